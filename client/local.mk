@@ -1,0 +1,8 @@
+# client/local.mk — mapispoolctl, a client of libmapispool like any other.
+bin_PROGRAMS += client/mapispoolctl
+client_mapispoolctl_SOURCES = client/mapispoolctl.c
+client_mapispoolctl_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+# Links the core too, for its JSON codecs of property values (--json).
+client_mapispoolctl_LDADD = lib/libmapispool.la lib/libmapicore.la $(JSONC_LIBS)
+
+dist_man_MANS += man/mapispoolctl.1 man/libmapispool.3

@@ -1,0 +1,24 @@
+# daemon/local.mk — mapispoold.  Everything but main.c is in a convenience
+# library so that the unit tests link the same objects.
+
+noinst_LTLIBRARIES += daemon/libmapispoold.la
+daemon_libmapispoold_la_SOURCES = \
+	daemon/log.c daemon/log.h \
+	daemon/config.c daemon/config.h \
+	daemon/entryid.c daemon/entryid.h \
+	daemon/transport.c daemon/transport.h \
+	daemon/status_table.c daemon/status_table.h \
+	daemon/spooler.c daemon/spooler.h \
+	daemon/control.c daemon/control.h \
+	daemon/ops.c daemon/ops.h
+daemon_libmapispoold_la_CPPFLAGS = $(AM_CPPFLAGS) -DSPOOLDIR='"$(spooldir)"'
+daemon_libmapispoold_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JSONC_CFLAGS) $(INIH_CFLAGS)
+daemon_libmapispoold_la_LIBADD = lib/libmapicore.la $(LIBEVENT_LIBS) $(JSONC_LIBS) $(INIH_LIBS)
+
+sbin_PROGRAMS += daemon/mapispoold
+daemon_mapispoold_SOURCES = daemon/main.c
+daemon_mapispoold_CPPFLAGS = $(daemon_libmapispoold_la_CPPFLAGS)
+daemon_mapispoold_CFLAGS = $(daemon_libmapispoold_la_CFLAGS)
+daemon_mapispoold_LDADD = daemon/libmapispoold.la
+
+dist_man_MANS += man/mapispoold.8 man/mapispool.conf.5
