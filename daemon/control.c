@@ -1,1 +1,646 @@
-/* placeholder until written */
+/*
+ * control.c — the control socket server.
+ *
+ * Each connection is a bufferevent reading '\n'-framed JSON requests.  The
+ * input is bounded by a read watermark just above the longest allowed line,
+ * so a client can never make the daemon buffer more than that; output
+ * beyond a high mark pauses reading from that client until it drains, so a
+ * client that never reads its replies cannot grow memory either.
+ *
+ * A request lives until it is answered.  If its client disconnects first,
+ * the client structure stays (marked gone) until its last request is
+ * answered, and those answers are dropped.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "control.h"
+#include "hresult.h"
+#include "log.h"
+#include "protocol.h"
+
+/* Pause reading from a client whose unread replies pass OUT_HIGH bytes;
+ * resume below OUT_LOW. */
+#define OUT_HIGH (4 * 1024 * 1024)
+#define OUT_LOW (1024 * 1024)
+/* After EMFILE/ENFILE, wait this long before accepting again. */
+#define ACCEPT_PAUSE_SEC 1
+
+struct client {
+	struct control *ctl;
+	struct bufferevent *bev;	/* NULL once the connection is closed */
+	unsigned id;			/* for the log */
+	uid_t uid;
+	pid_t pid;
+	unsigned pending;		/* requests not answered yet */
+	bool eof;			/* peer sent EOF: answer, then close */
+	bool closing;			/* close once the output has drained */
+	unsigned busy;			/* callbacks using cl: do not free yet */
+	TAILQ_ENTRY(client) entry;
+};
+
+struct request {
+	struct client *cl;
+	json_object *id;
+};
+
+struct control {
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct event *accept_resume;
+	char *path;
+	struct control_limits lim;
+	json_object *hello;
+	control_dispatch_fn dispatch;
+	void *ctx;
+	TAILQ_HEAD(, client) clients;	/* connected ones */
+	unsigned n_clients;
+	unsigned next_id;
+};
+
+static void client_read(struct bufferevent *bev, void *arg);
+
+static void
+client_free(struct client *cl)
+{
+	if (cl->bev != NULL)
+		bufferevent_free(cl->bev);
+	free(cl);
+}
+
+/* A closed client goes once nothing refers to it any more. */
+static void
+client_maybe_free(struct client *cl)
+{
+	if (cl->bev == NULL && cl->pending == 0 && cl->busy == 0)
+		free(cl);
+}
+
+/* Close the connection; the structure lives on while requests are out. */
+static void
+client_close(struct client *cl, const char *why)
+{
+	struct control *c = cl->ctl;
+
+	if (cl->bev == NULL)
+		return;
+	log_debug("client %u: closed (%s)", cl->id, why);
+	bufferevent_free(cl->bev);
+	cl->bev = NULL;
+	TAILQ_REMOVE(&c->clients, cl, entry);
+	c->n_clients--;
+	client_maybe_free(cl);
+}
+
+static size_t
+client_outlen(const struct client *cl)
+{
+	return evbuffer_get_length(bufferevent_get_output(cl->bev));
+}
+
+/* A client done talking: close once every answer is written. */
+static void
+client_check_done(struct client *cl)
+{
+	if (cl->bev == NULL)
+		return;
+	if ((cl->eof || cl->closing) && cl->pending == 0 && client_outlen(cl) == 0)
+		client_close(cl, cl->eof ? "end of input" : "after error");
+}
+
+static void
+client_send(struct client *cl, json_object *msg)
+{
+	size_t len;
+	const char *s = proto_to_string(msg, &len);
+	struct evbuffer *out = bufferevent_get_output(cl->bev);
+
+	if (evbuffer_add(out, s, len) == -1 || evbuffer_add(out, "\n", 1) == -1) {
+		log_warnx("client %u: out of memory writing a reply", cl->id);
+		client_close(cl, "out of memory");
+		return;
+	}
+	if (client_outlen(cl) > OUT_HIGH)
+		bufferevent_disable(cl->bev, EV_READ);
+}
+
+static json_object *
+reply_new(json_object *id, HRESULT hr)
+{
+	json_object *r = json_object_new_object();
+	const char *name = hr_name(hr);
+
+	if (id != NULL)
+		json_object_object_add(r, "id", json_object_get(id));
+	json_object_object_add(r, "hr", json_object_new_int(hr));
+	json_object_object_add(r, "hr_name", json_object_new_string(name ? name : "UNKNOWN"));
+	return r;
+}
+
+/* An error that belongs to no request (the line could not be read). */
+static void
+client_error(struct client *cl, json_object *id, HRESULT hr, const char *message)
+{
+	json_object *r = reply_new(id, hr);
+
+	json_object_object_add(r, "message", json_object_new_string(message));
+	log_info("client %u: %s", cl->id, message);
+	client_send(cl, r);
+	json_object_put(r);
+}
+
+void
+control_reply(struct request *req, HRESULT hr, json_object *body)
+{
+	struct client *cl = req->cl;
+
+	if (cl->bev != NULL) {
+		json_object *r = reply_new(req->id, hr);
+
+		if (body != NULL) {
+			json_object_object_foreach(body, key, val)
+				json_object_object_add(r, key, json_object_get(val));
+		}
+		client_send(cl, r);
+		json_object_put(r);
+	}
+	json_object_put(body);
+	json_object_put(req->id);
+	free(req);
+	cl->pending--;
+	if (cl->bev == NULL) {
+		client_maybe_free(cl);
+		return;
+	}
+	/* Room for more requests: read what waited, then see if done. */
+	if (!cl->eof && !cl->closing && client_outlen(cl) <= OUT_HIGH)
+		bufferevent_enable(cl->bev, EV_READ);
+	client_check_done(cl);
+}
+
+void
+control_fail(struct request *req, HRESULT hr, const char *fmt, ...)
+{
+	json_object *body = json_object_new_object();
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (req->cl->bev != NULL)
+		log_debug("client %u: %s", req->cl->id, msg);
+	json_object_object_add(body, "message", json_object_new_string(msg));
+	control_reply(req, hr, body);
+}
+
+bool
+control_request_orphaned(const struct request *req)
+{
+	return req->cl->bev == NULL;
+}
+
+unsigned
+control_client_count(const struct control *c)
+{
+	return c->n_clients;
+}
+
+static void
+client_handle_line(struct client *cl, const char *line, size_t len)
+{
+	struct control *c = cl->ctl;
+	json_object *msg, *id = NULL, *opj;
+	struct request *req;
+	char err[256];
+
+	/* Blank lines are harmless keep-alives from hand-typed sessions. */
+	if (strspn(line, " \t\r") == len)
+		return;
+	if ((msg = proto_parse_line(line, len, err, sizeof(err))) == NULL) {
+		client_error(cl, NULL, MAPI_E_INVALID_PARAMETER, err);
+		return;
+	}
+	if (!json_object_object_get_ex(msg, "id", &id) ||
+	    (!json_object_is_type(id, json_type_int) &&
+	     !json_object_is_type(id, json_type_string))) {
+		client_error(cl, NULL, MAPI_E_INVALID_PARAMETER,
+			     "request needs an \"id\" (a number or a string)");
+		goto out;
+	}
+	if (!json_object_object_get_ex(msg, "op", &opj) ||
+	    !json_object_is_type(opj, json_type_string)) {
+		client_error(cl, id, MAPI_E_INVALID_PARAMETER,
+			     "request needs an \"op\" (a string naming the operation)");
+		goto out;
+	}
+	if (cl->pending >= c->lim.max_pending) {
+		snprintf(err, sizeof(err),
+			 "too many requests in flight on this connection (max_pending = %u)",
+			 c->lim.max_pending);
+		client_error(cl, id, MAPI_E_BUSY, err);
+		goto out;
+	}
+	if ((req = calloc(1, sizeof(*req))) == NULL) {
+		client_error(cl, id, MAPI_E_NOT_ENOUGH_MEMORY, "out of memory");
+		goto out;
+	}
+	req->cl = cl;
+	req->id = json_object_get(id);
+	cl->pending++;
+	log_debug("client %u: %s", cl->id, json_object_get_string(opj));
+	c->dispatch(c->ctx, req, json_object_get_string(opj), msg);
+out:
+	json_object_put(msg);
+}
+
+static void
+client_oversize(struct client *cl)
+{
+	struct evbuffer *in = bufferevent_get_input(cl->bev);
+	char err[128];
+
+	snprintf(err, sizeof(err), "request line longer than max_line_size (%zu bytes)",
+		 cl->ctl->lim.max_line);
+	client_error(cl, NULL, MAPI_E_TOO_BIG, err);
+	/* The rest of that line cannot be framed: stop reading, close after
+	 * the error is written. */
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_disable(cl->bev, EV_READ);
+	cl->closing = true;
+	client_check_done(cl);
+}
+
+static void
+client_read(struct bufferevent *bev, void *arg)
+{
+	struct client *cl = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t max = cl->ctl->lim.max_line;
+
+	/* Answers given while we loop may close the connection. */
+	cl->busy++;
+	while (cl->bev != NULL && !cl->closing) {
+		struct evbuffer_ptr eol;
+		char *line;
+
+		/* Paused: the client has too much unread output, or too
+		 * many requests out.  Resumed from write/reply. */
+		if (client_outlen(cl) > OUT_HIGH || cl->pending >= cl->ctl->lim.max_pending) {
+			bufferevent_disable(bev, EV_READ);
+			break;
+		}
+		eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+		if (eol.pos == -1) {
+			if (evbuffer_get_length(in) > max)
+				client_oversize(cl);
+			break;
+		}
+		if ((size_t)eol.pos > max) {
+			client_oversize(cl);
+			break;
+		}
+		if ((line = malloc((size_t)eol.pos + 1)) == NULL) {
+			client_close(cl, "out of memory");
+			break;
+		}
+		evbuffer_remove(in, line, (size_t)eol.pos);
+		evbuffer_drain(in, 1);
+		line[eol.pos] = '\0';
+		client_handle_line(cl, line, (size_t)eol.pos);
+		free(line);
+	}
+	cl->busy--;
+	client_maybe_free(cl);
+}
+
+static void
+client_write(struct bufferevent *bev, void *arg)
+{
+	struct client *cl = arg;
+
+	/* Below the low-water mark again (see client_new). */
+	if (!cl->eof && !cl->closing) {
+		bufferevent_enable(bev, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+			/* Keep cl while the lines that waited are read. */
+			cl->busy++;
+			client_read(bev, cl);
+			cl->busy--;
+			if (cl->bev == NULL) {
+				client_maybe_free(cl);
+				return;
+			}
+		}
+	}
+	client_check_done(cl);
+}
+
+static void
+client_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct client *cl = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_EOF) {
+		/* Half-closed: answer what was asked, then close. */
+		cl->eof = true;
+		bufferevent_disable(cl->bev, EV_READ);
+		if (cl->pending == 0 && client_outlen(cl) == 0)
+			client_close(cl, "end of input");
+	} else if (what & BEV_EVENT_ERROR) {
+		client_close(cl, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	} else if (what & BEV_EVENT_TIMEOUT) {
+		if (cl->pending == 0 && client_outlen(cl) == 0) {
+			client_close(cl, "idle timeout");
+		} else {
+			/* Waiting on us, not idle. */
+			bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+		}
+	}
+}
+
+/* Refuse a connection over max_clients with one line, without ever
+ * blocking: the socket is fresh, its buffer is empty. */
+static void
+refuse_busy(struct control *c, evutil_socket_t fd)
+{
+	char line[256];
+	int n;
+
+	n = snprintf(line, sizeof(line),
+		     "{\"hr\":%d,\"hr_name\":\"MAPI_E_BUSY\",\"message\":\"too many clients "
+		     "(max_clients = %u)\"}\n",
+		     (int)MAPI_E_BUSY, c->lim.max_clients);
+	if (send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
+		log_debug("refusing a client: %s", strerror(errno));
+	close(fd);
+}
+
+static void
+control_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+	       void *arg)
+{
+	struct control *c = arg;
+	struct client *cl;
+	struct ucred cred;
+	socklen_t credlen = sizeof(cred);
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	if (c->n_clients >= c->lim.max_clients) {
+		log_warnx("refusing a client: %u connections already (max_clients)",
+			  c->n_clients);
+		refuse_busy(c, fd);
+		return;
+	}
+	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
+		close(fd);
+		return;
+	}
+	cl->ctl = c;
+	cl->id = ++c->next_id;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == 0) {
+		cl->uid = cred.uid;
+		cl->pid = cred.pid;
+	}
+	cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (cl->bev == NULL) {
+		close(fd);
+		free(cl);
+		return;
+	}
+	bufferevent_setcb(cl->bev, client_read, client_write, client_event, cl);
+	/* Read at most one full line plus its newline before we look. */
+	bufferevent_setwatermark(cl->bev, EV_READ, 0, c->lim.max_line + 2);
+	bufferevent_setwatermark(cl->bev, EV_WRITE, OUT_LOW, 0);
+	if (c->lim.idle_timeout > 0) {
+		struct timeval tv = { .tv_sec = c->lim.idle_timeout / 1000,
+				      .tv_usec = (c->lim.idle_timeout % 1000) * 1000 };
+
+		bufferevent_set_timeouts(cl->bev, &tv, NULL);
+	}
+	TAILQ_INSERT_TAIL(&c->clients, cl, entry);
+	c->n_clients++;
+	log_debug("client %u: connected (uid %u, pid %d)", cl->id, (unsigned)cl->uid,
+		  (int)cl->pid);
+	client_send(cl, c->hello);
+	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+}
+
+static void
+accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(c->listener);
+}
+
+static void
+accept_error(struct evconnlistener *l, void *arg)
+{
+	struct control *c = arg;
+	int e = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = { ACCEPT_PAUSE_SEC, 0 };
+
+	(void)l;
+	log_warnx("accept on %s: %s", c->path, evutil_socket_error_to_string(e));
+	/* Out of descriptors: stop accepting for a moment instead of
+	 * spinning on a listener that stays readable. */
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+		evconnlistener_disable(c->listener);
+		evtimer_add(c->accept_resume, &tv);
+	}
+}
+
+/* Is a daemon answering on path?  Removes a stale socket. */
+static int
+socket_check_stale(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket; remove it or choose "
+			 "another with --socket", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	if (r == 0) {
+		snprintf(err, errlen, "another mapispoold is already running on %s", path);
+		return -1;
+	}
+	if (errno != ECONNREFUSED) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	log_notice("removing stale socket %s", path);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove stale socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The socket's directory, if missing (for example /run/mapispool). */
+static int
+socket_make_dir(const char *path, char *err, size_t errlen)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	strcpy(dir, path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+socket_listen(const char *path, mode_t mode, const char *group, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	mode_t old;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "socket path too long (max %zu bytes): %s",
+			 sizeof(sun.sun_path) - 1, path);
+		return -1;
+	}
+	if (socket_check_stale(path, err, errlen) == -1 ||
+	    socket_make_dir(path, err, errlen) == -1)
+		return -1;
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* Born private; opened up to socket_mode once it belongs to the
+	 * right group, so there is no moment with looser rights. */
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	if (group != NULL) {
+		struct group *gr = getgrnam(group);
+
+		if (gr == NULL || chown(path, (uid_t)-1, gr->gr_gid) == -1) {
+			snprintf(err, errlen, "socket_group %s: %s", group,
+				 gr ? strerror(errno) : "no such group");
+			goto fail;
+		}
+	}
+	if (chmod(path, mode) == -1) {
+		snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (listen(fd, 128) == -1) {
+		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	unlink(path);
+	return -1;
+}
+
+struct control *
+control_new(struct event_base *base, const char *path, mode_t mode, const char *group,
+	    const struct control_limits *limits, json_object *hello,
+	    control_dispatch_fn dispatch, void *ctx, char *err, size_t errlen)
+{
+	struct control *c;
+	int fd;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->path = strdup(path)) == NULL) {
+		free(c);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->base = base;
+	c->lim = *limits;
+	c->hello = hello;
+	c->dispatch = dispatch;
+	c->ctx = ctx;
+	TAILQ_INIT(&c->clients);
+	if ((fd = socket_listen(path, mode, group, err, errlen)) == -1) {
+		free(c->path);
+		free(c);
+		return NULL;
+	}
+	c->listener = evconnlistener_new(base, control_accept, c,
+					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	c->accept_resume = evtimer_new(base, accept_resume, c);
+	if (c->listener == NULL || c->accept_resume == NULL) {
+		snprintf(err, errlen, "cannot listen on %s", path);
+		if (c->listener == NULL)
+			close(fd);
+		control_free(c);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(c->listener, accept_error);
+	return c;
+}
+
+void
+control_free(struct control *c)
+{
+	struct client *cl;
+
+	if (c == NULL)
+		return;
+	while ((cl = TAILQ_FIRST(&c->clients)) != NULL) {
+		TAILQ_REMOVE(&c->clients, cl, entry);
+		client_free(cl);
+	}
+	if (c->listener != NULL) {
+		evconnlistener_free(c->listener);
+		unlink(c->path);
+	}
+	if (c->accept_resume != NULL)
+		event_free(c->accept_resume);
+	free(c->path);
+	free(c);
+}

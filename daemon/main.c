@@ -1,1 +1,260 @@
-/* placeholder until written */
+/*
+ * main.c — mapispoold: read the profile, build the spooler, listen on the
+ * control socket, run the event loop until SIGTERM or SIGINT.
+ *
+ * It runs in the foreground, the systemd way, and logs to stderr.
+ */
+#include <config.h>
+
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <mapispool/mapispool.h>
+
+#include "conf.h"
+#include "control.h"
+#include "log.h"
+#include "ops.h"
+#include "spooler.h"
+
+struct options {
+	const char *config;
+	const char *socket;
+	enum log_level level;
+	bool check_config;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mapispoold [--config FILE] [--socket PATH] [--log-level LEVEL]\n"
+		"                  [--check-config] [--help] [--version]\n"
+		"\n"
+		"  -c, --config FILE     read the profile from FILE (default: the per-user or\n"
+		"                        system file if one exists, else the embedded profile)\n"
+		"  -s, --socket PATH     control socket (default: %s)\n"
+		"  -l, --log-level LEVEL error, warning, notice (default), info or debug\n"
+		"  -n, --check-config    check the profile and exit\n"
+		"  -h, --help            this text\n"
+		"  -V, --version         the version\n",
+		"$MAPISPOOL_SOCKET, $RUNTIME_DIRECTORY/control.sock,\n"
+		"                        $XDG_RUNTIME_DIR/mapispool/control.sock or\n"
+		"                        /run/mapispool/control.sock");
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	o->level = LOG_LVL_NOTICE;
+	while ((ch = getopt_long(argc, argv, "c:s:l:nhV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 's':
+			o->socket = optarg;
+			break;
+		case 'l':
+			if (!log_level_parse(optarg, &o->level)) {
+				fprintf(stderr, "mapispoold: unknown log level \"%s\" (error, "
+						"warning, notice, info, debug)\n", optarg);
+				exit(EX_USAGE);
+			}
+			break;
+		case 'n':
+			o->check_config = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("mapispoold %s (control protocol %d)\n", VERSION, MAPISPOOL_PROTOCOL_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(EX_USAGE);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mapispoold: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		exit(EX_USAGE);
+	}
+}
+
+/* Where the embedded profile keeps its spool and store: the state
+ * directory systemd gives (StateDirectory=), else the system spool for
+ * root, else the user's state directory. */
+static int
+default_base(char *buf, size_t len)
+{
+	const char *sd = getenv("STATE_DIRECTORY");
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	int n;
+
+	if (sd != NULL && *sd == '/')
+		n = snprintf(buf, len, "%.*s", (int)strcspn(sd, ":"), sd);
+	else if (getuid() == 0)
+		n = snprintf(buf, len, "%s", SPOOLDIR);
+	else if (state != NULL && *state == '/')
+		n = snprintf(buf, len, "%s/mapispool", state);
+	else if (home != NULL && *home == '/')
+		n = snprintf(buf, len, "%s/.local/state/mapispool", home);
+	else
+		return -1;
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+static int
+load_profile(const struct options *o, struct config *cfg)
+{
+	char path[PATH_MAX], base[PATH_MAX], err[1024];
+	const char *file = o->config;
+
+	if (file == NULL)
+		file = config_find(path, sizeof(path));
+	if (file != NULL) {
+		if (config_load(file, cfg, err, sizeof(err)) == -1) {
+			log_err("%s", err);
+			return -1;
+		}
+		log_info("profile read from %s", file);
+		return 0;
+	}
+	if (default_base(base, sizeof(base)) == -1) {
+		log_err("no configuration file, and neither XDG_STATE_HOME nor HOME says where "
+			"the embedded profile may keep its files; give --config");
+		return -1;
+	}
+	if (config_default(base, cfg, err, sizeof(err)) == -1) {
+		log_err("embedded profile: %s", err);
+		return -1;
+	}
+	log_info("no configuration file: embedded default profile in %s", base);
+	return 0;
+}
+
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct event_base *base = arg;
+
+	(void)what;
+	log_notice("%s: stopping", strsignal((int)sig));
+	event_base_loopexit(base, NULL);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	log_notice("SIGHUP: this version does not reload its profile; restart it to apply "
+		   "changes");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct config cfg = { 0 };
+	struct spooler *sp = NULL;
+	struct control *ctl = NULL;
+	struct event_base *base = NULL;
+	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
+	json_object *hello = NULL;
+	char sockpath[PATH_MAX], err[1024];
+	int status = 1;
+
+	parse_options(argc, argv, &o);
+	log_init(o.level);
+	if (load_profile(&o, &cfg) == -1)
+		return EX_CONFIG;
+	if (o.check_config) {
+		printf("%s: profile \"%s\" is valid (%zu transports)\n",
+		       cfg.path ? cfg.path : "embedded profile", cfg.spooler.profile_name,
+		       cfg.n_transports);
+		config_free(&cfg);
+		return 0;
+	}
+	if (o.socket != NULL)
+		snprintf(sockpath, sizeof(sockpath), "%s", o.socket);
+	else if (mapispool_default_socket(sockpath, sizeof(sockpath)) >= sizeof(sockpath)) {
+		log_err("the default socket path is too long; give --socket");
+		goto out;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((sp = spooler_new(&cfg, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
+	if ((base = event_base_new()) == NULL) {
+		log_err("cannot create the event loop");
+		goto out;
+	}
+	struct control_limits lim = {
+		.max_line = cfg.spooler.max_line_size,
+		.max_clients = cfg.spooler.max_clients,
+		.max_pending = cfg.spooler.max_pending,
+		.idle_timeout = cfg.spooler.idle_timeout,
+	};
+	hello = ops_hello(sp, lim.max_line);
+	ctl = control_new(base, sockpath, cfg.spooler.socket_mode, cfg.spooler.socket_group, &lim,
+			  hello, ops_dispatch, sp, err, sizeof(err));
+	if (ctl == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
+	ev_term = evsignal_new(base, SIGTERM, on_stop, base);
+	ev_int = evsignal_new(base, SIGINT, on_stop, base);
+	ev_hup = evsignal_new(base, SIGHUP, on_hup, base);
+	if (!ev_term || !ev_int || !ev_hup || evsignal_add(ev_term, NULL) == -1 ||
+	    evsignal_add(ev_int, NULL) == -1 || evsignal_add(ev_hup, NULL) == -1) {
+		log_err("cannot install signal handlers");
+		goto out;
+	}
+	log_notice("profile \"%s\": %zu transports; listening on %s", cfg.spooler.profile_name,
+		   cfg.n_transports, sockpath);
+	if (event_base_dispatch(base) == -1) {
+		log_err("event loop failed");
+		goto out;
+	}
+	status = 0;
+out:
+	if (ev_term)
+		event_free(ev_term);
+	if (ev_int)
+		event_free(ev_int);
+	if (ev_hup)
+		event_free(ev_hup);
+	control_free(ctl);
+	json_object_put(hello);
+	spooler_free(sp);
+	if (base)
+		event_base_free(base);
+	config_free(&cfg);
+	if (status == 0)
+		log_notice("stopped");
+	return status;
+}

@@ -1,1 +1,20 @@
-/* placeholder until written */
+/*
+ * ops.h — the control protocol's operations: decode a request, ask the
+ * spooler, encode the answer.  The glue between control (framing) and the
+ * spooler (what things mean).
+ */
+#ifndef MAPISPOOLD_OPS_H
+#define MAPISPOOLD_OPS_H
+
+#include <json-c/json.h>
+
+#include "control.h"
+#include "spooler.h"
+
+/* A control_dispatch_fn; ctx is the struct spooler. */
+void ops_dispatch(void *ctx, struct request *req, const char *op, json_object *msg);
+
+/* The hello event sent to each new client (a new reference). */
+json_object *ops_hello(struct spooler *sp, size_t max_line);
+
+#endif

@@ -1,1 +1,86 @@
-/* placeholder until written */
+/*
+ * status_table.h — the status table: one row per status object (subsystem,
+ * spooler, store, transports), the columns MAPI computes for every row, and
+ * queries with columns, restriction, sort order and row limit.
+ *
+ * The table owns the rows' values; whoever owns the object (the spooler)
+ * changes them through the setters, so the table can tell watchers later.
+ */
+#ifndef MAPISPOOLD_STATUS_TABLE_H
+#define MAPISPOOLD_STATUS_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <json-c/json.h>
+#include <mapispool/mapidefs.h>
+#include <mapispool/mapicode.h>
+
+#include "entryid.h"
+
+/* Values per row: the fixed MAPI columns plus room for the optional ones. */
+#define STATUS_ROW_MAX_PROPS 16
+
+struct status_obj {
+	enum entryid_kind kind;
+	char name[CONFIG_NAME_MAX + 1];
+	BYTE entryid[ENTRYID_MAX];
+	size_t entryid_len;
+	ULONG rowid;			/* PR_ROWID; PR_INSTANCE_KEY is its bytes */
+	ULONG resource_type;		/* MAPI_SPOOLER, ... */
+	ULONG methods;			/* PR_RESOURCE_METHODS */
+	ULONG resource_flags;		/* PR_RESOURCE_FLAGS */
+	ULONG status_code;		/* PR_STATUS_CODE */
+	LONG remote_progress;		/* PR_REMOTE_PROGRESS, -1 when idle */
+	char *display_name;		/* PR_DISPLAY_NAME */
+	char *provider_display;		/* PR_PROVIDER_DISPLAY */
+	char *dll_name;			/* PR_PROVIDER_DLL_NAME */
+	char *status_string;		/* PR_STATUS_STRING */
+	char *progress_text;		/* PR_REMOTE_PROGRESS_TEXT */
+	char *identity;			/* PR_IDENTITY_DISPLAY, or NULL */
+};
+
+struct status_table;
+
+struct status_table *status_table_new(void);
+void status_table_free(struct status_table *t);
+
+/* Append a row for (kind, name), with the given fixed facts.  Strings are
+ * copied.  NULL if out of memory or the name cannot make an entry ID. */
+struct status_obj *status_table_add(struct status_table *t, enum entryid_kind kind,
+				    const char *name, ULONG resource_type, const char *display,
+				    const char *provider_display, const char *dll_name);
+
+size_t status_table_count(const struct status_table *t);
+struct status_obj *status_table_row(const struct status_table *t, size_t i);
+
+/* The object with this entry ID: MAPI_E_INVALID_ENTRYID if malformed,
+ * MAPI_E_UNKNOWN_ENTRYID if no object has it. */
+HRESULT status_table_lookup(const struct status_table *t, const BYTE *eid, size_t len,
+			    struct status_obj **out);
+
+/* Setters (strings copied; NULL clears). */
+int status_obj_set_string(struct status_obj *o, const char *s);
+int status_obj_set_identity(struct status_obj *o, const char *s);
+
+/* Every value of o, in the table's default column order, pointing into o
+ * (valid until o changes).  Returns the count. */
+ULONG status_obj_props(const struct status_obj *o, SPropValue props[STATUS_ROW_MAX_PROPS]);
+
+/* The default columns, in order (the columns of every row, optional ones
+ * included). */
+const SPropTagArray *status_table_default_columns(void);
+
+/* o's values for cols (NULL: all of o's) as a JSON object keyed by the
+ * canonical column names; a value o lacks is {"error":"MAPI_E_NOT_FOUND"}.
+ * *missing counts those. */
+json_object *status_obj_to_json(const struct status_obj *o, const SPropTagArray *cols,
+				ULONG *missing);
+
+/* The rows matching res (NULL: all), ordered by sort (NULL: table order),
+ * at most max_rows of them (0: all), in the columns cols (NULL: default).
+ * *rows is a new JSON array; *row_count the number that matched. */
+HRESULT status_table_query(const struct status_table *t, const SPropTagArray *cols,
+			   const SRestriction *res, const SSortOrderSet *sort, ULONG max_rows,
+			   json_object **rows, ULONG *row_count);
+
+#endif

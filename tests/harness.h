@@ -14,7 +14,7 @@
 
 struct daemon_handle {
 	pid_t pid;
-	char dir[PATH_MAX];	/* temporary directory, removed by harness_stop */
+	char dir[PATH_MAX / 2];	/* temporary directory, removed by harness_stop */
 	char socket[PATH_MAX];	/* dir/control.sock */
 	char config[PATH_MAX];	/* dir/mapispool.conf */
 	char log[PATH_MAX];	/* dir/mapispoold.log: the daemon's stderr */

@@ -8,7 +8,9 @@ AM_TESTS_ENVIRONMENT = \
 	TESTS_SRCDIR='$(abs_top_srcdir)/tests'; \
 	export MAPISPOOLD MAPISPOOLCTL TESTS_SRCDIR;
 
-TESTS_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS) $(LIBEVENT_CFLAGS)
+# Unit tests see the daemon's private headers too.
+TESTS_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS) $(LIBEVENT_CFLAGS) \
+	-I$(top_srcdir)/daemon
 CORE_TEST_LIBS = lib/libmapicore.la $(CHECK_LIBS) $(JSONC_LIBS)
 DAEMON_TEST_LIBS = daemon/libmapispoold.la $(CHECK_LIBS)
 
