@@ -1,1 +1,211 @@
-/* placeholder until written */
+/*
+ * status.c — IMAPIStatus: a status object of the daemon (the subsystem,
+ * the spooler, the store or a transport), named by its entry ID.
+ *
+ * The object holds nothing but its entry ID and its session: every call
+ * asks the daemon, so properties are always current.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "protocol.h"
+
+struct IMAPIStatus {
+	struct obj obj;
+	LPMAPISESSION session;
+	ULONG cb;			/* the entry ID, sent with every request */
+	BYTE *eid;
+};
+
+/* {"entryid":"..."}: the start of every request about this object. */
+static json_object *
+status_params(const BYTE *eid, ULONG cb)
+{
+	json_object *params = json_object_new_object();
+
+	json_object_object_add(params, "entryid", proto_bin_to_json(eid, cb));
+	return params;
+}
+
+/* Ask the daemon for the object's type: it rejects an entry ID that is
+ * malformed or names no object, which is what OpenEntry must report. */
+static HRESULT
+status_check(LPMAPISESSION s, ULONG cb, const BYTE *eid, char *err, size_t errlen)
+{
+	json_object *params = status_params(eid, cb), *props, *reply, *type;
+	HRESULT hr;
+
+	props = json_object_new_array();
+	json_object_array_add(props, json_object_new_string("PR_OBJECT_TYPE"));
+	json_object_object_add(params, "props", props);
+	hr = session_call(s, PROTO_OP_STATUS_GET_PROPS, params, &reply, err, errlen);
+	json_object_put(params);
+	if (FAILED(hr))
+		return hr;
+	if (!json_object_object_get_ex(reply, "object_type", &type) ||
+	    json_object_get_int64(type) != MAPI_STATUS) {
+		snprintf(err, errlen, "the entry ID does not name a status object");
+		hr = MAPI_E_INVALID_ENTRYID;
+	} else {
+		hr = S_OK;
+	}
+	json_object_put(reply);
+	return hr;
+}
+
+HRESULT
+status_open(LPMAPISESSION s, ULONG cb, const BYTE *eid, LPMAPISTATUS *out, char *err,
+	    size_t errlen)
+{
+	LPMAPISTATUS st;
+	HRESULT hr;
+
+	if ((hr = status_check(s, cb, eid, err, errlen)) != S_OK)
+		return hr;
+	if ((st = calloc(1, sizeof *st)) == NULL || (st->eid = malloc(cb)) == NULL) {
+		free(st);
+		return MAPI_E_NOT_ENOUGH_MEMORY;
+	}
+	st->obj.kind = OBJ_STATUS;
+	st->obj.refs = 1;
+	st->session = s;
+	IMAPISession_AddRef(s);
+	st->cb = cb;
+	memcpy(st->eid, eid, cb);
+	*out = st;
+	return S_OK;
+}
+
+void
+status_destroy(LPMAPISTATUS st)
+{
+	IMAPISession_Release(st->session);
+	free(st->eid);
+	free(st);
+}
+
+/* With MAPI_UNICODE, the string values of the all-properties set come
+ * as PT_UNICODE; their wide copies are chained to the same block. */
+static HRESULT
+props_widen(LPSPropValue props, ULONG n)
+{
+	LPWSTR w;
+	ULONG i;
+
+	for (i = 0; i < n; i++) {
+		if (PROP_TYPE(props[i].ulPropTag) != PT_STRING8)
+			continue;
+		if (utf8_to_wide(props[i].Value.lpszA, props, &w) != S_OK)
+			return MAPI_E_NOT_ENOUGH_MEMORY;
+		props[i].ulPropTag = CHANGE_PROP_TYPE(props[i].ulPropTag, PT_UNICODE);
+		props[i].Value.lpszW = w;
+	}
+	return S_OK;
+}
+
+/* Decode the reply's "props" for the tags asked for, or for all of them
+ * (in the daemon's order) when none were. */
+static HRESULT
+status_decode(json_object *reply, const SPropTagArray *asked, bool unicode, ULONG *n,
+	      LPSPropValue *out, char *err, size_t errlen)
+{
+	LPSPropTagArray all = NULL;
+	const SPropTagArray *tags = asked;
+	json_object *props;
+	HRESULT hr;
+
+	if (!json_object_object_get_ex(reply, "props", &props) ||
+	    !json_object_is_type(props, json_type_object)) {
+		snprintf(err, errlen, "a status.get_props reply has no \"props\"");
+		return MAPI_E_CORRUPT_DATA;
+	}
+	if (tags == NULL) {
+		if ((hr = tags_from_keys(props, false, &all, err, errlen)) != S_OK)
+			return hr;
+		tags = all;
+	}
+	if ((hr = proto_row_from_json(props, tags, out, err, errlen)) == S_OK) {
+		*n = tags->cValues;
+		if (asked == NULL && unicode && (hr = props_widen(*out, *n)) != S_OK) {
+			MAPIFreeBuffer(*out);
+			*out = NULL;
+			*n = 0;
+		}
+	}
+	MAPIFreeBuffer(all);
+	return hr;
+}
+
+HRESULT
+IMAPIStatus_GetProps(LPMAPISTATUS lpStatus, LPSPropTagArray lpPropTagArray, ULONG ulFlags,
+		     ULONG *lpcValues, LPSPropValue *lppPropArray)
+{
+	char err[CLIENT_ERR_MAX] = "";
+	json_object *params, *reply;
+	HRESULT hr, dhr;
+
+	if (!obj_is(lpStatus, OBJ_STATUS) || lpcValues == NULL || lppPropArray == NULL)
+		return obj_fail(NULL, MAPI_E_INVALID_PARAMETER,
+				"GetProps needs a status object and somewhere to put the values");
+	*lpcValues = 0;
+	*lppPropArray = NULL;
+	if (ulFlags & ~MAPI_UNICODE)
+		return obj_fail(&lpStatus->obj, MAPI_E_UNKNOWN_FLAGS,
+				"unknown GetProps flags 0x%08x", ulFlags & ~MAPI_UNICODE);
+	if (lpPropTagArray != NULL &&
+	    (lpPropTagArray->cValues == 0 || lpPropTagArray->cValues > PROTO_MAX_TAGS))
+		return obj_fail(&lpStatus->obj, MAPI_E_INVALID_PARAMETER,
+				"GetProps takes 1 to %d tags, or NULL for all", PROTO_MAX_TAGS);
+	params = status_params(lpStatus->eid, lpStatus->cb);
+	if (lpPropTagArray != NULL)
+		json_object_object_add(params, "props", proto_tags_to_json(lpPropTagArray));
+	dhr = session_call(lpStatus->session, PROTO_OP_STATUS_GET_PROPS, params, &reply, err,
+			   sizeof err);
+	json_object_put(params);
+	if (FAILED(dhr))
+		return obj_result(&lpStatus->obj, dhr, err);
+	hr = status_decode(reply, lpPropTagArray, ulFlags & MAPI_UNICODE, lpcValues, lppPropArray,
+			   err, sizeof err);
+	json_object_put(reply);
+	/* The daemon's S_OK or MAPI_W_ERRORS_RETURNED, as GetProps returns. */
+	return obj_result(&lpStatus->obj, hr == S_OK ? dhr : hr, err);
+}
+
+/* There is no window system to show a property sheet on (MAPI-REFERENCE
+ * §2.5); the object stays usable. */
+HRESULT
+IMAPIStatus_SettingsDialog(LPMAPISTATUS lpStatus, ULONG_PTR ulUIParam, ULONG ulFlags)
+{
+	(void)ulUIParam;
+	(void)ulFlags;
+	if (!obj_is(lpStatus, OBJ_STATUS))
+		return obj_fail(NULL, MAPI_E_INVALID_PARAMETER, "SettingsDialog needs a status object");
+	return obj_fail(&lpStatus->obj, MAPI_E_NO_SUPPORT,
+			"status objects have no settings dialog; edit mapispool.conf instead");
+}
+
+HRESULT
+IMAPIStatus_GetLastError(LPMAPISTATUS lpStatus, HRESULT hResult, ULONG ulFlags,
+			 LPMAPIERROR *lppMAPIError)
+{
+	if (!obj_is(lpStatus, OBJ_STATUS))
+		return obj_fail(NULL, MAPI_E_INVALID_PARAMETER, "GetLastError needs a status object");
+	return obj_result(NULL, obj_get_last_error(&lpStatus->obj, hResult, ulFlags,
+						   lppMAPIError), NULL);
+}
+
+ULONG
+IMAPIStatus_AddRef(LPMAPISTATUS lpStatus)
+{
+	return IUnknown_AddRef((LPUNKNOWN)lpStatus);
+}
+
+ULONG
+IMAPIStatus_Release(LPMAPISTATUS lpStatus)
+{
+	return IUnknown_Release((LPUNKNOWN)lpStatus);
+}

@@ -1,1 +1,1050 @@
-/* placeholder until written */
+/*
+ * check_session.c — libmapispool against a real mapispoold: the seed's two
+ * procedures written as a MAPI programmer writes them, then the status
+ * table, status objects, errors and object lifetimes one by one.
+ *
+ * Every test of the "daemon" cases gets a daemon of its own (the default
+ * test profile: transports "local", a maildir, and "fax", a pipe) and, in
+ * MAPISPOOL_SOCKET, its socket, so MAPILogonEx finds it as it finds a
+ * system daemon.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#include <mapispool/mapispool.h>
+
+#include "harness.h"
+
+#define ROWS_IN_TABLE 5	/* subsystem, spooler, store, "local", "fax" */
+#define EID_HEADER_LEN 22	/* flags 4, provider UID 16, version 1, kind 1 */
+
+static struct daemon_handle d;
+
+static void
+daemon_setup(void)
+{
+	ck_assert_int_eq(harness_start(&d, NULL), 0);
+	ck_assert_int_eq(setenv("MAPISPOOL_SOCKET", d.socket, 1), 0);
+}
+
+static void
+daemon_teardown(void)
+{
+	ck_assert_int_eq(harness_stop(&d), 0);
+}
+
+/* A logged-on session, as every test below but the seed's starts. */
+static LPMAPISESSION
+logon(void)
+{
+	LPMAPISESSION session = NULL;
+
+	ck_assert_int_eq(MAPIInitialize(NULL), S_OK);
+	ck_assert_int_eq(MAPILogonEx(0, NULL, NULL, MAPI_EXTENDED | MAPI_NO_MAIL, &session),
+			 S_OK);
+	ck_assert_ptr_nonnull(session);
+	ck_assert_str_eq(mapispool_last_error(), "");
+	return session;
+}
+
+static void
+logoff(LPMAPISESSION session)
+{
+	ck_assert_int_eq(IMAPISession_Logoff(session, 0, 0, 0), S_OK);
+	ck_assert_int_eq(IMAPISession_Release(session), 0);
+	MAPIUninitialize();
+}
+
+/* All rows of the status table with these columns (and restriction). */
+static LPSRowSet
+query(LPMAPISESSION session, LPSPropTagArray cols, LPSRestriction res)
+{
+	LPMAPITABLE table = NULL;
+	LPSRowSet rows = NULL;
+
+	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table), S_OK);
+	ck_assert_int_eq(HrQueryAllRows(table, cols, res, NULL, 0, &rows), S_OK);
+	ck_assert_int_eq(IMAPITable_Release(table), 0);
+	return rows;
+}
+
+/* The entry ID of the first row of that resource type, in a malloc'd copy. */
+static SBinary
+entryid_of(LPMAPISESSION session, ULONG type)
+{
+	SizedSPropTagArray(1, cols) = { 1, { PR_ENTRYID } };
+	SPropValue spv = { .ulPropTag = PR_RESOURCE_TYPE, .Value.l = (LONG)type };
+	SRestriction sres = { .rt = RES_PROPERTY,
+			      .res.resProperty = { RELOP_EQ, PR_RESOURCE_TYPE, &spv } };
+	LPSRowSet rows = query(session, (LPSPropTagArray)&cols, &sres);
+	SBinary eid;
+
+	ck_assert_uint_ge(rows->cRows, 1);
+	ck_assert_uint_eq(rows->aRow[0].lpProps[0].ulPropTag, PR_ENTRYID);
+	eid.cb = rows->aRow[0].lpProps[0].Value.bin.cb;
+	eid.lpb = malloc(eid.cb);
+	ck_assert_ptr_nonnull(eid.lpb);
+	memcpy(eid.lpb, rows->aRow[0].lpProps[0].Value.bin.lpb, eid.cb);
+	FreeProws(rows);
+	return eid;
+}
+
+static LPMAPISTATUS
+open_status(LPMAPISESSION session, const SBinary *eid)
+{
+	LPMAPISTATUS status = NULL;
+	ULONG type = 0;
+
+	ck_assert_int_eq(IMAPISession_OpenEntry(session, eid->cb, (LPENTRYID)eid->lpb,
+						&IID_IMAPIStatus, 0, &type,
+						(LPUNKNOWN *)&status),
+			 S_OK);
+	ck_assert_uint_eq(type, MAPI_STATUS);
+	return status;
+}
+
+/* ---- The seed's procedures, steps 1 to 5 (FlushQueues comes later) ---- */
+
+START_TEST(seed_flush_all)
+{
+	LPMAPISESSION lpSession = NULL;
+	LPMAPITABLE lpTable = NULL;
+	LPSRowSet lpRows = NULL;
+	LPMAPISTATUS lpSpoolerStatus = NULL;
+	ULONG ulObjType = 0, cValues = 0;
+	LPSPropValue lpProps = NULL;
+	SizedSPropTagArray(2, sptCols) = { 2, { PR_ENTRYID, PR_RESOURCE_TYPE } };
+	SizedSPropTagArray(2, sptProps) = { 2, { PR_RESOURCE_METHODS, PR_DISPLAY_NAME } };
+	SPropValue spv;
+	SRestriction sres;
+	HRESULT hr;
+
+	hr = MAPIInitialize(NULL);
+	ck_assert_int_eq(hr, S_OK);
+	hr = MAPILogonEx(0, NULL, NULL, MAPI_EXTENDED | MAPI_NEW_SESSION | MAPI_NO_MAIL,
+			 &lpSession);
+	ck_assert_int_eq(hr, S_OK);
+
+	/* 1. The status table. */
+	hr = IMAPISession_GetStatusTable(lpSession, 0, &lpTable);
+	ck_assert_int_eq(hr, S_OK);
+	/* 2. Its columns: PR_ENTRYID and PR_RESOURCE_TYPE. */
+	hr = IMAPITable_SetColumns(lpTable, (LPSPropTagArray)&sptCols, 0);
+	ck_assert_int_eq(hr, S_OK);
+	/* 3. PR_RESOURCE_TYPE == MAPI_SPOOLER. */
+	spv.ulPropTag = PR_RESOURCE_TYPE;
+	spv.Value.l = MAPI_SPOOLER;
+	sres.rt = RES_PROPERTY;
+	sres.res.resProperty.relop = RELOP_EQ;
+	sres.res.resProperty.ulPropTag = PR_RESOURCE_TYPE;
+	sres.res.resProperty.lpProp = &spv;
+	/* 4. The spooler's row. */
+	hr = HrQueryAllRows(lpTable, NULL, &sres, NULL, 0, &lpRows);
+	ck_assert_int_eq(hr, S_OK);
+	ck_assert_uint_eq(lpRows->cRows, 1);
+	ck_assert_uint_eq(lpRows->aRow[0].cValues, 2);
+	ck_assert_uint_eq(lpRows->aRow[0].lpProps[0].ulPropTag, PR_ENTRYID);
+	ck_assert_uint_eq(lpRows->aRow[0].lpProps[1].ulPropTag, PR_RESOURCE_TYPE);
+	ck_assert_int_eq(lpRows->aRow[0].lpProps[1].Value.l, MAPI_SPOOLER);
+	ck_assert_uint_gt(lpRows->aRow[0].lpProps[0].Value.bin.cb, EID_HEADER_LEN);
+	/* 5. Open the spooler's status object with its entry ID. */
+	hr = IMAPISession_OpenEntry(lpSession, lpRows->aRow[0].lpProps[0].Value.bin.cb,
+				    (LPENTRYID)lpRows->aRow[0].lpProps[0].Value.bin.lpb, NULL,
+				    MAPI_BEST_ACCESS, &ulObjType, (LPUNKNOWN *)&lpSpoolerStatus);
+	ck_assert_int_eq(hr, S_OK);
+	ck_assert_uint_eq(ulObjType, MAPI_STATUS);
+	/* It can flush queues: the seed's first procedure applies. */
+	hr = IMAPIStatus_GetProps(lpSpoolerStatus, (LPSPropTagArray)&sptProps, 0, &cValues,
+				  &lpProps);
+	ck_assert_int_eq(hr, S_OK);
+	ck_assert_uint_eq(cValues, 2);
+	ck_assert_uint_eq(lpProps[0].ulPropTag, PR_RESOURCE_METHODS);
+	ck_assert_uint_eq(lpProps[0].Value.ul, STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES);
+	ck_assert_uint_eq(lpProps[1].ulPropTag, PR_DISPLAY_NAME);
+	ck_assert_str_eq(lpProps[1].Value.lpszA, "MAPI Spooler");
+
+	/* 7. Release everything. */
+	MAPIFreeBuffer(lpProps);
+	ck_assert_uint_eq(IMAPIStatus_Release(lpSpoolerStatus), 0);
+	FreeProws(lpRows);
+	ck_assert_uint_eq(IMAPITable_Release(lpTable), 0);
+	ck_assert_int_eq(IMAPISession_Logoff(lpSession, 0, 0, 0), S_OK);
+	ck_assert_uint_eq(IMAPISession_Release(lpSession), 0);
+	MAPIUninitialize();
+}
+END_TEST
+
+START_TEST(seed_flush_each_transport)
+{
+	static const char *const names[] = { "local", "fax" };
+	static const BOOL own_flush[] = { TRUE, FALSE };
+	LPMAPISESSION lpSession = NULL;
+	LPMAPITABLE lpTable = NULL;
+	LPSRowSet lpRows = NULL;
+	SizedSPropTagArray(2, sptCols) = { 2, { PR_ENTRYID, PR_RESOURCE_TYPE } };
+	SizedSPropTagArray(2, sptProps) = { 2, { PR_RESOURCE_METHODS, PR_DISPLAY_NAME } };
+	SPropValue spv;
+	SRestriction sres;
+	HRESULT hr;
+	ULONG i;
+
+	ck_assert_int_eq(MAPIInitialize(NULL), S_OK);
+	hr = MAPILogonEx(0, NULL, NULL, MAPI_EXTENDED | MAPI_NO_MAIL, &lpSession);
+	ck_assert_int_eq(hr, S_OK);
+
+	/* 1-4. The transports' rows. */
+	ck_assert_int_eq(IMAPISession_GetStatusTable(lpSession, 0, &lpTable), S_OK);
+	ck_assert_int_eq(IMAPITable_SetColumns(lpTable, (LPSPropTagArray)&sptCols, 0), S_OK);
+	spv.ulPropTag = PR_RESOURCE_TYPE;
+	spv.Value.l = MAPI_TRANSPORT_PROVIDER;
+	sres.rt = RES_PROPERTY;
+	sres.res.resProperty.relop = RELOP_EQ;
+	sres.res.resProperty.ulPropTag = PR_RESOURCE_TYPE;
+	sres.res.resProperty.lpProp = &spv;
+	hr = HrQueryAllRows(lpTable, (LPSPropTagArray)&sptCols, &sres, NULL, 0, &lpRows);
+	ck_assert_int_eq(hr, S_OK);
+	ck_assert_uint_eq(lpRows->cRows, 2);
+
+	/* 5. For each: open its status object and see whether it flushes
+	 * its own queues (the maildir does; the pipe goes through the
+	 * spooler's FlushQueues with lpTargetTransport). */
+	for (i = 0; i < lpRows->cRows; i++) {
+		LPSPropValue lpEID = PpropFindProp(lpRows->aRow[i].lpProps,
+						   lpRows->aRow[i].cValues, PR_ENTRYID);
+		LPSPropValue lpType = PpropFindProp(lpRows->aRow[i].lpProps,
+						    lpRows->aRow[i].cValues, PR_RESOURCE_TYPE);
+		LPMAPISTATUS lpStatus = NULL;
+		LPSPropValue lpProps = NULL;
+		ULONG ulObjType = 0, cValues = 0;
+
+		ck_assert_ptr_nonnull(lpEID);
+		ck_assert_ptr_nonnull(lpType);
+		ck_assert_int_eq(lpType->Value.l, MAPI_TRANSPORT_PROVIDER);
+		hr = IMAPISession_OpenEntry(lpSession, lpEID->Value.bin.cb,
+					    (LPENTRYID)lpEID->Value.bin.lpb, &IID_IMAPIStatus,
+					    MAPI_BEST_ACCESS, &ulObjType, (LPUNKNOWN *)&lpStatus);
+		ck_assert_int_eq(hr, S_OK);
+		ck_assert_uint_eq(ulObjType, MAPI_STATUS);
+		hr = IMAPIStatus_GetProps(lpStatus, (LPSPropTagArray)&sptProps, 0, &cValues,
+					  &lpProps);
+		ck_assert_int_eq(hr, S_OK);
+		ck_assert_uint_eq(cValues, 2);
+		ck_assert_str_eq(lpProps[1].Value.lpszA, names[i]);
+		ck_assert_int_eq(!!(lpProps[0].Value.ul & STATUS_FLUSH_QUEUES), own_flush[i]);
+		ck_assert(lpProps[0].Value.ul & STATUS_VALIDATE_STATE);
+		ck_assert(!(lpProps[0].Value.ul & STATUS_SETTINGS_DIALOG));
+		MAPIFreeBuffer(lpProps);
+		ck_assert_uint_eq(IMAPIStatus_Release(lpStatus), 0);
+	}
+
+	FreeProws(lpRows);
+	ck_assert_uint_eq(IMAPITable_Release(lpTable), 0);
+	ck_assert_int_eq(IMAPISession_Logoff(lpSession, 0, 0, 0), S_OK);
+	ck_assert_uint_eq(IMAPISession_Release(lpSession), 0);
+	MAPIUninitialize();
+}
+END_TEST
+
+/* ---- Logon ---- */
+
+START_TEST(logon_profiles)
+{
+	LPMAPISESSION session = (LPMAPISESSION)1;
+	HRESULT hr;
+
+	ck_assert_int_eq(MAPIInitialize(NULL), S_OK);
+	hr = MAPILogonEx(0, "no-such-profile", NULL, MAPI_EXPLICIT_PROFILE, &session);
+	ck_assert_int_eq(hr, MAPI_E_LOGON_FAILED);
+	ck_assert_ptr_null(session);
+	ck_assert_str_ne(mapispool_last_error(), "");
+
+	/* The profile of the test configuration, by name, narrow and wide. */
+	ck_assert_int_eq(MAPILogonEx(0, "test", NULL, MAPI_EXPLICIT_PROFILE, &session), S_OK);
+	ck_assert_uint_eq(IMAPISession_Release(session), 0);
+	hr = MAPILogonEx(0, (LPSTR)L"test", NULL, MAPI_EXPLICIT_PROFILE | MAPI_UNICODE,
+			 &session);
+	ck_assert_int_eq(hr, S_OK);
+	ck_assert_uint_eq(IMAPISession_Release(session), 0);
+	hr = MAPILogonEx(0, (LPSTR)L"t\u00e9st", NULL, MAPI_UNICODE, &session);
+	ck_assert_int_eq(hr, MAPI_E_LOGON_FAILED);
+	/* An empty name is the default profile. */
+	ck_assert_int_eq(MAPILogonEx(0, "", NULL, 0, &session), S_OK);
+	ck_assert_uint_eq(IMAPISession_Release(session), 0);
+
+	hr = MAPILogonEx(0, NULL, NULL, 0x00000004, &session);
+	ck_assert_int_eq(hr, MAPI_E_UNKNOWN_FLAGS);
+	ck_assert_ptr_null(session);
+	MAPIUninitialize();
+}
+END_TEST
+
+/* ---- The status table ---- */
+
+static void
+assert_row_name(LPSRowSet rows, ULONG i, const char *name)
+{
+	LPSPropValue pv = PpropFindProp(rows->aRow[i].lpProps, rows->aRow[i].cValues,
+					PROP_TAG(PT_UNSPECIFIED, PROP_ID(PR_DISPLAY_NAME_A)));
+
+	ck_assert_ptr_nonnull(pv);
+	ck_assert_uint_eq(pv->ulPropTag, PR_DISPLAY_NAME_A);
+	ck_assert_str_eq(pv->Value.lpszA, name);
+}
+
+/* Read n rows and check they are the named ones. */
+static void
+assert_query_rows(LPMAPITABLE table, LONG n, ULONG flags, const char *const *names,
+		  ULONG expect)
+{
+	LPSRowSet rows = NULL;
+	ULONG i;
+
+	ck_assert_int_eq(IMAPITable_QueryRows(table, n, flags, &rows), S_OK);
+	ck_assert_uint_eq(rows->cRows, expect);
+	for (i = 0; i < expect; i++)
+		assert_row_name(rows, i, names[i]);
+	FreeProws(rows);
+}
+
+START_TEST(table_paging)
+{
+	static const char *const all[ROWS_IN_TABLE] = {
+		"MAPI Subsystem", "MAPI Spooler", "Default store", "local", "fax",
+	};
+	SizedSPropTagArray(2, cols) = { 2, { PR_DISPLAY_NAME_A, PR_RESOURCE_TYPE } };
+	LPMAPISESSION session = logon();
+	LPMAPITABLE table = NULL;
+	ULONG count = 0;
+	LONG sought = 99;
+
+	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table), S_OK);
+	ck_assert_int_eq(IMAPITable_SetColumns(table, (LPSPropTagArray)&cols, 0), S_OK);
+	ck_assert_int_eq(IMAPITable_GetRowCount(table, 0, &count), S_OK);
+	ck_assert_uint_eq(count, ROWS_IN_TABLE);
+
+	/* Forward in pages of two: fewer rows at the end, then none. */
+	assert_query_rows(table, 2, 0, all, 2);
+	assert_query_rows(table, 2, 0, all + 2, 2);
+	assert_query_rows(table, 2, 0, all + 4, 1);
+	assert_query_rows(table, 2, 0, all, 0);
+
+	ck_assert_int_eq(IMAPITable_SeekRow(table, BOOKMARK_BEGINNING, 3, &sought), S_OK);
+	ck_assert_int_eq(sought, 3);
+	assert_query_rows(table, 1, 0, all + 3, 1);
+	ck_assert_int_eq(IMAPITable_SeekRow(table, BOOKMARK_CURRENT, -2, &sought), S_OK);
+	ck_assert_int_eq(sought, -2);
+	assert_query_rows(table, 1, TBL_NOADVANCE, all + 2, 1);
+	assert_query_rows(table, 1, TBL_NOADVANCE, all + 2, 1);
+	ck_assert_int_eq(IMAPITable_SeekRow(table, BOOKMARK_END, -1, &sought), S_OK);
+	ck_assert_int_eq(sought, -1);
+	assert_query_rows(table, 10, 0, all + 4, 1);
+
+	/* Seeking past either end stops there. */
+	ck_assert_int_eq(IMAPITable_SeekRow(table, BOOKMARK_CURRENT, -100, &sought), S_OK);
+	ck_assert_int_eq(sought, -ROWS_IN_TABLE);
+	ck_assert_int_eq(IMAPITable_SeekRow(table, BOOKMARK_BEGINNING, 100, NULL), S_OK);
+	assert_query_rows(table, 1, 0, all, 0);
+	ck_assert_int_eq(IMAPITable_SeekRow(table, BOOKMARK_BEGINNING, 0, NULL), S_OK);
+	assert_query_rows(table, ROWS_IN_TABLE, 0, all, ROWS_IN_TABLE);
+
+	ck_assert_int_eq(IMAPITable_SeekRow(table, 7, 0, NULL), MAPI_E_INVALID_BOOKMARK);
+	ck_assert_int_eq(IMAPITable_QueryRows(table, 0, 0, &(LPSRowSet){ NULL }),
+			 MAPI_E_INVALID_PARAMETER);
+	ck_assert_int_eq(IMAPITable_QueryRows(table, 1, 0x100, &(LPSRowSet){ NULL }),
+			 MAPI_E_UNKNOWN_FLAGS);
+	ck_assert_int_eq(IMAPITable_SetColumns(table, NULL, 0), MAPI_E_INVALID_PARAMETER);
+	ck_assert_uint_eq(IMAPITable_Release(table), 0);
+	logoff(session);
+}
+END_TEST
+
+START_TEST(table_too_big)
+{
+	SizedSPropTagArray(1, cols) = { 1, { PR_DISPLAY_NAME_A } };
+	LPMAPISESSION session = logon();
+	LPMAPITABLE table = NULL;
+	LPSRowSet rows = (LPSRowSet)1;
+	LPMAPIERROR err = NULL;
+	char text[1024];
+
+	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table), S_OK);
+	ck_assert_int_eq(HrQueryAllRows(table, (LPSPropTagArray)&cols, NULL, NULL,
+					ROWS_IN_TABLE - 1, &rows),
+			 MAPI_E_TABLE_TOO_BIG);
+	ck_assert_ptr_null(rows);
+	ck_assert_ptr_nonnull(strstr(mapispool_last_error(), "5 rows"));
+	snprintf(text, sizeof text, "%s", mapispool_last_error());
+	ck_assert_int_eq(IMAPITable_GetLastError(table, MAPI_E_TABLE_TOO_BIG, 0, &err), S_OK);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_str_eq(err->lpszError, text);
+	ck_assert_str_eq(mapispool_last_error(), "");
+	MAPIFreeBuffer(err);
+
+	/* Exactly enough, and no limit. */
+	ck_assert_int_eq(HrQueryAllRows(table, NULL, NULL, NULL, ROWS_IN_TABLE, &rows), S_OK);
+	ck_assert_uint_eq(rows->cRows, ROWS_IN_TABLE);
+	FreeProws(rows);
+	ck_assert_int_eq(HrQueryAllRows(table, NULL, NULL, NULL, 0, &rows), S_OK);
+	ck_assert_uint_eq(rows->cRows, ROWS_IN_TABLE);
+	FreeProws(rows);
+	ck_assert_uint_eq(IMAPITable_Release(table), 0);
+	logoff(session);
+}
+END_TEST
+
+/* Rows matching res, by display name. */
+static void
+assert_restricted(LPMAPITABLE table, LPSRestriction res, const char *const *names, ULONG n)
+{
+	SizedSPropTagArray(1, cols) = { 1, { PR_DISPLAY_NAME_A } };
+	LPSRowSet rows = NULL;
+	ULONG i;
+
+	ck_assert_int_eq(HrQueryAllRows(table, (LPSPropTagArray)&cols, res, NULL, 0, &rows),
+			 S_OK);
+	ck_assert_uint_eq(rows->cRows, n);
+	for (i = 0; i < n; i++)
+		assert_row_name(rows, i, names[i]);
+	FreeProws(rows);
+}
+
+START_TEST(table_restrictions)
+{
+	static const char *const own_flush[] = { "local" };
+	static const char *const spooler_subsystem[] = { "MAPI Subsystem", "MAPI Spooler" };
+	static const char *const not_transports[] = {
+		"MAPI Subsystem", "MAPI Spooler", "Default store",
+	};
+	static const char *const all[] = {
+		"MAPI Subsystem", "MAPI Spooler", "Default store", "local", "fax",
+	};
+	SPropValue transport = { .ulPropTag = PR_RESOURCE_TYPE, .Value.l = MAPI_TRANSPORT_PROVIDER };
+	SPropValue spooler = { .ulPropTag = PR_RESOURCE_TYPE, .Value.l = MAPI_SPOOLER };
+	SPropValue subsystem = { .ulPropTag = PR_RESOURCE_TYPE, .Value.l = MAPI_SUBSYSTEM };
+	SRestriction both[2], either[2], not, and, or, sub;
+	LPMAPISESSION session = logon();
+	LPMAPITABLE table = NULL;
+	ULONG count = 0;
+
+	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table), S_OK);
+
+	/* Transports that flush their own queues. */
+	both[0].rt = RES_PROPERTY;
+	both[0].res.resProperty.relop = RELOP_EQ;
+	both[0].res.resProperty.ulPropTag = PR_RESOURCE_TYPE;
+	both[0].res.resProperty.lpProp = &transport;
+	both[1].rt = RES_BITMASK;
+	both[1].res.resBitMask.relBMR = BMR_NEZ;
+	both[1].res.resBitMask.ulPropTag = PR_RESOURCE_METHODS;
+	both[1].res.resBitMask.ulMask = STATUS_FLUSH_QUEUES;
+	and.rt = RES_AND;
+	and.res.resAnd.cRes = 2;
+	and.res.resAnd.lpRes = both;
+	assert_restricted(table, &and, own_flush, 1);
+
+	either[0] = both[0];
+	either[0].res.resProperty.lpProp = &spooler;
+	either[1] = both[0];
+	either[1].res.resProperty.lpProp = &subsystem;
+	or.rt = RES_OR;
+	or.res.resOr.cRes = 2;
+	or.res.resOr.lpRes = either;
+	assert_restricted(table, &or, spooler_subsystem, 2);
+
+	not.rt = RES_NOT;
+	not.res.resNot.lpRes = &both[0];
+	assert_restricted(table, &not, not_transports, 3);
+
+	/* The restriction was copied: changing ours changes nothing. */
+	transport.Value.l = MAPI_SPOOLER;
+	ck_assert_int_eq(IMAPITable_GetRowCount(table, 0, &count), S_OK);
+	ck_assert_uint_eq(count, 3);
+
+	/* What the table cannot evaluate fails at Restrict, and the old
+	 * restriction stays. */
+	sub.rt = RES_SUBRESTRICTION;
+	sub.res.resSub.ulSubObject = PR_ENTRYID;
+	sub.res.resSub.lpRes = &both[1];
+	ck_assert_int_eq(IMAPITable_Restrict(table, &sub, 0), MAPI_E_TOO_COMPLEX);
+	ck_assert_str_ne(mapispool_last_error(), "");
+	ck_assert_int_eq(IMAPITable_GetRowCount(table, 0, &count), S_OK);
+	ck_assert_uint_eq(count, 3);
+
+	/* NULL clears it. */
+	ck_assert_int_eq(IMAPITable_Restrict(table, NULL, 0), S_OK);
+	assert_restricted(table, NULL, all, ROWS_IN_TABLE);
+	ck_assert_uint_eq(IMAPITable_Release(table), 0);
+	logoff(session);
+}
+END_TEST
+
+START_TEST(table_sort)
+{
+	static const char *const by_name[] = {
+		"Default store", "MAPI Spooler", "MAPI Subsystem", "fax", "local",
+	};
+	SizedSSortOrderSet(1, sort) = { 1, 0, 0, { { PR_DISPLAY_NAME_A, TABLE_SORT_ASCEND } } };
+	SizedSSortOrderSet(1, categories) = { 1, 1, 1, { { PR_DISPLAY_NAME_A, TABLE_SORT_ASCEND } } };
+	SizedSPropTagArray(1, cols) = { 1, { PR_DISPLAY_NAME_A } };
+	LPMAPISESSION session = logon();
+	LPMAPITABLE table = NULL;
+	LPSRowSet rows = NULL;
+	ULONG i;
+
+	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table), S_OK);
+	ck_assert_int_eq(HrQueryAllRows(table, (LPSPropTagArray)&cols, NULL,
+					(LPSSortOrderSet)&sort, 0, &rows),
+			 S_OK);
+	ck_assert_uint_eq(rows->cRows, ROWS_IN_TABLE);
+	for (i = 0; i < ROWS_IN_TABLE; i++)
+		assert_row_name(rows, i, by_name[i]);
+	FreeProws(rows);
+	ck_assert_int_eq(IMAPITable_SortTable(table, (LPSSortOrderSet)&categories, 0),
+			 MAPI_E_TOO_COMPLEX);
+	ck_assert_uint_eq(IMAPITable_Release(table), 0);
+	logoff(session);
+}
+END_TEST
+
+START_TEST(table_default_columns)
+{
+	LPMAPISESSION session = logon();
+	LPMAPITABLE table = NULL;
+	LPSPropTagArray cols = NULL;
+	LPSRowSet rows = NULL;
+	LPSPropValue pv;
+	ULONG i;
+	bool entryid = false, name = false;
+
+	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table), S_OK);
+	ck_assert_int_eq(IMAPITable_QueryColumns(table, 0, &cols), S_OK);
+	ck_assert_uint_ge(cols->cValues, 10);
+	for (i = 0; i < cols->cValues; i++) {
+		entryid |= cols->aulPropTag[i] == PR_ENTRYID;
+		name |= cols->aulPropTag[i] == PR_DISPLAY_NAME_A;
+	}
+	ck_assert(entryid && name);
+
+	ck_assert_int_eq(IMAPITable_QueryRows(table, 2, 0, &rows), S_OK);
+	ck_assert_uint_eq(rows->cRows, 2);
+	ck_assert_uint_eq(rows->aRow[1].cValues, cols->cValues);
+	pv = PpropFindProp(rows->aRow[1].lpProps, rows->aRow[1].cValues, PR_RESOURCE_TYPE);
+	ck_assert_ptr_nonnull(pv);
+	ck_assert_int_eq(pv->Value.l, MAPI_SPOOLER);
+	pv = PpropFindProp(rows->aRow[1].lpProps, rows->aRow[1].cValues, PR_OBJECT_TYPE);
+	ck_assert_ptr_nonnull(pv);
+	ck_assert_int_eq(pv->Value.l, MAPI_STATUS);
+	FreeProws(rows);
+	MAPIFreeBuffer(cols);
+	ck_assert_uint_eq(IMAPITable_Release(table), 0);
+	logoff(session);
+}
+END_TEST
+
+START_TEST(table_unicode)
+{
+	static const wchar_t *const names[] = { L"MAPI Subsystem", L"MAPI Spooler" };
+	SizedSPropTagArray(2, cols) = { 2, { PR_DISPLAY_NAME_W, PR_PROVIDER_DLL_NAME_W } };
+	LPMAPISESSION session = logon();
+	LPMAPITABLE table = NULL;
+	LPSPropTagArray all = NULL;
+	LPSRowSet rows = NULL;
+	bool wide_name = false;
+	ULONG i;
+
+	ck_assert_int_eq(IMAPISession_GetStatusTable(session, MAPI_UNICODE, &table), S_OK);
+	/* A Unicode table's default string columns are wide. */
+	ck_assert_int_eq(IMAPITable_QueryColumns(table, 0, &all), S_OK);
+	for (i = 0; i < all->cValues; i++) {
+		ck_assert_uint_ne(PROP_TYPE(all->aulPropTag[i]), PT_STRING8);
+		wide_name |= all->aulPropTag[i] == PR_DISPLAY_NAME_W;
+	}
+	ck_assert(wide_name);
+	MAPIFreeBuffer(all);
+
+	ck_assert_int_eq(IMAPITable_SetColumns(table, (LPSPropTagArray)&cols, 0), S_OK);
+	ck_assert_int_eq(IMAPITable_QueryRows(table, 2, 0, &rows), S_OK);
+	ck_assert_uint_eq(rows->cRows, 2);
+	for (i = 0; i < 2; i++) {
+		ck_assert_uint_eq(rows->aRow[i].lpProps[0].ulPropTag, PR_DISPLAY_NAME_W);
+		ck_assert(wcscmp(rows->aRow[i].lpProps[0].Value.lpszW, names[i]) == 0);
+		ck_assert(wcscmp(rows->aRow[i].lpProps[1].Value.lpszW, L"mapispoold") == 0);
+	}
+	FreeProws(rows);
+	ck_assert_uint_eq(IMAPITable_Release(table), 0);
+	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0x1, &table), MAPI_E_UNKNOWN_FLAGS);
+	logoff(session);
+}
+END_TEST
+
+/* ---- Status objects ---- */
+
+START_TEST(status_all_props)
+{
+	LPMAPISESSION session = logon();
+	SBinary eid = entryid_of(session, MAPI_SPOOLER);
+	LPMAPISTATUS status = open_status(session, &eid);
+	LPSPropValue props = NULL, pv;
+	ULONG n = 0;
+
+	/* All of them: every property the spooler has, and only those (it
+	 * keeps no identity). */
+	ck_assert_int_eq(IMAPIStatus_GetProps(status, NULL, 0, &n, &props), S_OK);
+	ck_assert_uint_ge(n, 10);
+	ck_assert_ptr_null(PpropFindProp(props, n, PROP_TAG(PT_UNSPECIFIED,
+							    PROP_ID(PR_IDENTITY_DISPLAY_A))));
+	pv = PpropFindProp(props, n, PR_RESOURCE_METHODS);
+	ck_assert_ptr_nonnull(pv);
+	ck_assert_uint_eq(pv->Value.ul, STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES);
+	pv = PpropFindProp(props, n, PR_DISPLAY_NAME_A);
+	ck_assert_ptr_nonnull(pv);
+	ck_assert_str_eq(pv->Value.lpszA, "MAPI Spooler");
+	pv = PpropFindProp(props, n, PR_ENTRYID);
+	ck_assert_ptr_nonnull(pv);
+	ck_assert_uint_eq(pv->Value.bin.cb, eid.cb);
+	ck_assert(memcmp(pv->Value.bin.lpb, eid.lpb, eid.cb) == 0);
+	MAPIFreeBuffer(props);
+
+	/* Wide strings on request. */
+	ck_assert_int_eq(IMAPIStatus_GetProps(status, NULL, MAPI_UNICODE, &n, &props), S_OK);
+	ck_assert_ptr_null(PpropFindProp(props, n, PR_DISPLAY_NAME_A));
+	pv = PpropFindProp(props, n, PR_DISPLAY_NAME_W);
+	ck_assert_ptr_nonnull(pv);
+	ck_assert(wcscmp(pv->Value.lpszW, L"MAPI Spooler") == 0);
+	MAPIFreeBuffer(props);
+
+	ck_assert_int_eq(IMAPIStatus_GetProps(status, NULL, 0x1, &n, &props),
+			 MAPI_E_UNKNOWN_FLAGS);
+	ck_assert_uint_eq(IMAPIStatus_Release(status), 0);
+	free(eid.lpb);
+	logoff(session);
+}
+END_TEST
+
+START_TEST(status_missing_prop)
+{
+	SizedSPropTagArray(2, tags) = { 2, { PR_DISPLAY_NAME_A, PR_IDENTITY_DISPLAY_A } };
+	LPMAPISESSION session = logon();
+	SBinary eid = entryid_of(session, MAPI_SPOOLER);
+	LPMAPISTATUS status = open_status(session, &eid);
+	LPSPropValue props = NULL;
+	ULONG n = 0;
+
+	/* The spooler keeps no identity: one error among the values. */
+	ck_assert_int_eq(IMAPIStatus_GetProps(status, (LPSPropTagArray)&tags, 0, &n, &props),
+			 MAPI_W_ERRORS_RETURNED);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(props[0].Value.lpszA, "MAPI Spooler");
+	ck_assert_uint_eq(props[1].ulPropTag, PROP_TAG(PT_ERROR, PROP_ID(PR_IDENTITY_DISPLAY_A)));
+	ck_assert_int_eq(props[1].Value.err, MAPI_E_NOT_FOUND);
+	MAPIFreeBuffer(props);
+	ck_assert_uint_eq(IMAPIStatus_Release(status), 0);
+	free(eid.lpb);
+	logoff(session);
+}
+END_TEST
+
+START_TEST(status_settings_dialog)
+{
+	SizedSPropTagArray(1, tags) = { 1, { PR_RESOURCE_TYPE } };
+	LPMAPISESSION session = logon();
+	SBinary eid = entryid_of(session, MAPI_TRANSPORT_PROVIDER);
+	LPMAPISTATUS status = open_status(session, &eid);
+	LPMAPIERROR err = NULL;
+	LPSPropValue props = NULL;
+	ULONG n = 0;
+
+	ck_assert_int_eq(IMAPIStatus_SettingsDialog(status, 0, 0), MAPI_E_NO_SUPPORT);
+	ck_assert_int_eq(IMAPIStatus_SettingsDialog(status, 0, UI_READONLY), MAPI_E_NO_SUPPORT);
+	ck_assert_int_eq(IMAPIStatus_GetLastError(status, MAPI_E_NO_SUPPORT, 0, &err), S_OK);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_ptr_nonnull(strstr(err->lpszError, "settings dialog"));
+	MAPIFreeBuffer(err);
+
+	/* Still a good object. */
+	ck_assert_int_eq(IMAPIStatus_GetProps(status, (LPSPropTagArray)&tags, 0, &n, &props),
+			 S_OK);
+	ck_assert_int_eq(props[0].Value.l, MAPI_TRANSPORT_PROVIDER);
+	ck_assert_str_eq(mapispool_last_error(), "");
+	MAPIFreeBuffer(props);
+	ck_assert_uint_eq(IMAPIStatus_Release(status), 0);
+	free(eid.lpb);
+	logoff(session);
+}
+END_TEST
+
+/* ---- Bad entry IDs ---- */
+
+static HRESULT
+try_open(LPMAPISESSION session, const BYTE *eid, ULONG cb)
+{
+	LPUNKNOWN unk = (LPUNKNOWN)1;
+	ULONG type = 0;
+	HRESULT hr;
+
+	hr = IMAPISession_OpenEntry(session, cb, (LPENTRYID)eid, NULL, 0, &type, &unk);
+	if (FAILED(hr))
+		ck_assert_ptr_null(unk);
+	else
+		IUnknown_Release(unk);
+	return hr;
+}
+
+START_TEST(bad_entryids)
+{
+	static const BYTE tiny[] = { 0, 0, 0 };
+	LPMAPISESSION session = logon();
+	SBinary eid = entryid_of(session, MAPI_TRANSPORT_PROVIDER);
+	BYTE copy[EID_HEADER_LEN + 32];
+	LPMAPIERROR err = NULL;
+	char text[1024];
+	HRESULT hr;
+
+	ck_assert_uint_le(eid.cb, sizeof copy);
+	ck_assert_int_eq(try_open(session, eid.lpb, eid.cb), S_OK);
+
+	/* Malformed: too short, a wrong version byte. */
+	ck_assert_int_eq(try_open(session, tiny, sizeof tiny), MAPI_E_INVALID_ENTRYID);
+	memcpy(copy, eid.lpb, eid.cb);
+	copy[EID_HEADER_LEN - 2] = 2;
+	ck_assert_int_eq(try_open(session, copy, eid.cb), MAPI_E_INVALID_ENTRYID);
+	ck_assert_int_eq(try_open(session, NULL, 0), MAPI_E_INVALID_ENTRYID);
+
+	/* Well-formed, naming no transport. */
+	memcpy(copy, eid.lpb, EID_HEADER_LEN);
+	memcpy(copy + EID_HEADER_LEN, "nosuch", 6);
+	hr = try_open(session, copy, EID_HEADER_LEN + 6);
+	ck_assert_int_eq(hr, MAPI_E_UNKNOWN_ENTRYID);
+	ck_assert_str_ne(mapispool_last_error(), "");
+	snprintf(text, sizeof text, "%s", mapispool_last_error());
+
+	/* The session remembers the daemon's words. */
+	ck_assert_int_eq(IMAPISession_GetLastError(session, hr, 0, &err), S_OK);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_str_eq(err->lpszError, text);
+	ck_assert_str_eq(err->lpszComponent, "mapispool");
+	MAPIFreeBuffer(err);
+	ck_assert_int_eq(IMAPISession_GetLastError(session, hr, MAPI_UNICODE, &err), S_OK);
+	ck_assert_ptr_nonnull(err);
+	ck_assert_uint_eq(wcslen((LPWSTR)err->lpszError), strlen(text));
+	ck_assert_int_eq(((LPWSTR)err->lpszError)[0], text[0]);
+	ck_assert(wcscmp((LPWSTR)err->lpszComponent, L"mapispool") == 0);
+	MAPIFreeBuffer(err);
+	/* Nothing to say about a success. */
+	ck_assert_int_eq(IMAPISession_GetLastError(session, S_OK, 0, &err), S_OK);
+	ck_assert_ptr_null(err);
+
+	/* Interfaces and flags OpenEntry refuses. */
+	ck_assert_int_eq(IMAPISession_OpenEntry(session, eid.cb, (LPENTRYID)eid.lpb,
+						&IID_IMAPITable, 0, NULL, &(LPUNKNOWN){ NULL }),
+			 MAPI_E_INTERFACE_NOT_SUPPORTED);
+	ck_assert_int_eq(IMAPISession_OpenEntry(session, eid.cb, (LPENTRYID)eid.lpb, NULL, 0x4,
+						NULL, &(LPUNKNOWN){ NULL }),
+			 MAPI_E_UNKNOWN_FLAGS);
+	free(eid.lpb);
+	logoff(session);
+}
+END_TEST
+
+/* ---- Object lifetimes ---- */
+
+START_TEST(objects_keep_session)
+{
+	SizedSPropTagArray(1, cols) = { 1, { PR_DISPLAY_NAME_A } };
+	LPMAPISESSION session = logon();
+	SBinary eid = entryid_of(session, MAPI_SUBSYSTEM);
+	LPMAPISTATUS status = open_status(session, &eid);
+	LPMAPITABLE table = NULL;
+	LPSRowSet rows = NULL;
+	LPVOID iface = NULL;
+	LPSPropValue props = NULL;
+	ULONG n = 0;
+
+	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table), S_OK);
+	/* The caller lets go of the session; its objects still work. */
+	ck_assert_uint_eq(IMAPISession_Release(session), 2);
+	ck_assert_int_eq(HrQueryAllRows(table, (LPSPropTagArray)&cols, NULL, NULL, 0, &rows),
+			 S_OK);
+	ck_assert_uint_eq(rows->cRows, ROWS_IN_TABLE);
+	FreeProws(rows);
+
+	/* IUnknown works on any object. */
+	ck_assert_int_eq(IUnknown_QueryInterface((LPUNKNOWN)status, &IID_IMAPIProp, &iface), S_OK);
+	ck_assert_ptr_eq(iface, status);
+	ck_assert_uint_eq(IUnknown_Release(iface), 1);
+	ck_assert_int_eq(IUnknown_QueryInterface((LPUNKNOWN)table, &IID_IMAPIStatus, &iface),
+			 MAPI_E_INTERFACE_NOT_SUPPORTED);
+	ck_assert_ptr_null(iface);
+	ck_assert_uint_eq(IUnknown_AddRef((LPUNKNOWN)table), 2);
+	ck_assert_uint_eq(IMAPITable_Release(table), 1);
+
+	ck_assert_uint_eq(IMAPITable_Release(table), 0);
+	ck_assert_int_eq(IMAPIStatus_GetProps(status, (LPSPropTagArray)&cols, 0, &n, &props),
+			 S_OK);
+	ck_assert_str_eq(props[0].Value.lpszA, "MAPI Subsystem");
+	MAPIFreeBuffer(props);
+	/* The last reference closes the connection. */
+	ck_assert_uint_eq(IMAPIStatus_Release(status), 0);
+	free(eid.lpb);
+	MAPIUninitialize();
+}
+END_TEST
+
+START_TEST(logoff_ends_session)
+{
+	LPMAPISESSION session = logon();
+	LPMAPITABLE table_kept = NULL, table = NULL;
+	LPSRowSet rows = NULL;
+
+	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table_kept), S_OK);
+	ck_assert_int_eq(IMAPISession_Logoff(session, 0, 0, 0), S_OK);
+	ck_assert_int_eq(IMAPITable_QueryRows(table_kept, 1, 0, &rows), MAPI_E_END_OF_SESSION);
+	ck_assert_ptr_null(rows);
+	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table), MAPI_E_END_OF_SESSION);
+	ck_assert_ptr_null(table);
+	ck_assert_int_eq(IMAPISession_Logoff(session, 0, 0x100, 0), MAPI_E_UNKNOWN_FLAGS);
+	ck_assert_uint_eq(IMAPISession_Release(session), 1);
+	ck_assert_uint_eq(IMAPITable_Release(table_kept), 0);
+	MAPIUninitialize();
+}
+END_TEST
+
+START_TEST(daemon_goes_away)
+{
+	LPMAPISESSION session = logon();
+	LPMAPITABLE table = NULL;
+	ULONG count;
+
+	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table), S_OK);
+	harness_kill(&d, SIGKILL);
+	ck_assert_int_eq(IMAPITable_GetRowCount(table, 0, &count), MAPI_E_END_OF_SESSION);
+	ck_assert_ptr_nonnull(strstr(mapispool_last_error(), "closed"));
+	ck_assert_int_eq(IMAPITable_GetRowCount(table, 0, &count), MAPI_E_END_OF_SESSION);
+	ck_assert_uint_eq(IMAPITable_Release(table), 0);
+	ck_assert_uint_eq(IMAPISession_Release(session), 0);
+	MAPIUninitialize();
+	/* For the teardown, which wants a clean exit. */
+	ck_assert_int_eq(harness_restart(&d), 0);
+}
+END_TEST
+
+/* ---- Without a daemon ---- */
+
+static char tmpdir[PATH_MAX];
+
+static void
+tmpdir_setup(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/check_session.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+tmpdir_teardown(void)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof path, "%s/fake.sock", tmpdir);
+	unlink(path);
+	rmdir(tmpdir);
+}
+
+START_TEST(not_initialized)
+{
+	LPMAPISESSION session = (LPMAPISESSION)1;
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof path, "%s/none.sock", tmpdir);
+	ck_assert_int_eq(setenv("MAPISPOOL_SOCKET", path, 1), 0);
+	ck_assert_int_eq(MAPILogonEx(0, NULL, NULL, 0, &session), MAPI_E_NOT_INITIALIZED);
+	ck_assert_ptr_null(session);
+	ck_assert_ptr_nonnull(strstr(mapispool_last_error(), "MAPIInitialize"));
+
+	/* Initialisations are counted. */
+	ck_assert_int_eq(MAPIInitialize(NULL), S_OK);
+	ck_assert_int_eq(MAPIInitialize(&(MAPIINIT_0){ MAPI_INIT_VERSION, MAPI_NO_COINIT }), S_OK);
+	MAPIUninitialize();
+	ck_assert_int_eq(MAPILogonEx(0, NULL, NULL, 0, &session), MAPI_E_NETWORK_ERROR);
+	MAPIUninitialize();
+	ck_assert_int_eq(MAPILogonEx(0, NULL, NULL, 0, &session), MAPI_E_NOT_INITIALIZED);
+	MAPIUninitialize();	/* one too many: harmless */
+	ck_assert_int_eq(MAPILogonEx(0, NULL, NULL, 0, &session), MAPI_E_NOT_INITIALIZED);
+
+	ck_assert_int_eq(MAPIInitialize(&(MAPIINIT_0){ 1, 0 }), MAPI_E_VERSION);
+	ck_assert_int_eq(MAPIInitialize(&(MAPIINIT_0){ 0, 0x100 }), MAPI_E_UNKNOWN_FLAGS);
+}
+END_TEST
+
+START_TEST(no_daemon)
+{
+	LPMAPISESSION session = (LPMAPISESSION)1;
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof path, "%s/none.sock", tmpdir);
+	ck_assert_int_eq(MAPIInitialize(NULL), S_OK);
+	ck_assert_int_eq(mapispool_logon(path, NULL, 0, &session), MAPI_E_NETWORK_ERROR);
+	ck_assert_ptr_null(session);
+	ck_assert_ptr_nonnull(strstr(mapispool_last_error(), path));
+
+	/* The same through the environment, as MAPILogonEx finds it. */
+	ck_assert_int_eq(setenv("MAPISPOOL_SOCKET", path, 1), 0);
+	ck_assert_int_eq(MAPILogonEx(0, NULL, NULL, 0, &session), MAPI_E_NETWORK_ERROR);
+	ck_assert_ptr_nonnull(strstr(mapispool_last_error(), path));
+	MAPIUninitialize();
+}
+END_TEST
+
+/* A server that says line and no more, then waits for the client to go. */
+static pid_t
+fake_server(const char *path, const char *line)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int lfd, fd;
+	pid_t pid;
+	char c;
+
+	ck_assert_uint_lt(strlen(path), sizeof sun.sun_path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ne(lfd, -1);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof sun), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		if ((fd = accept(lfd, NULL, NULL)) == -1)
+			_exit(1);
+		if (write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+			_exit(1);
+		shutdown(fd, SHUT_WR);
+		while (read(fd, &c, 1) > 0)
+			;
+		_exit(0);
+	}
+	close(lfd);
+	return pid;
+}
+
+static const char *const greetings[] = {
+	"{\"event\":\"hello\",\"protocol\":2,\"server\":\"mapispoold/9.0\"}\n",
+	"{\"event\":\"welcome\"}\n",
+	"",
+	"not json\n",
+};
+static const HRESULT greeting_hr[] = {
+	MAPI_E_VERSION,
+	MAPI_E_NETWORK_ERROR,
+	MAPI_E_NETWORK_ERROR,
+	MAPI_E_NETWORK_ERROR,
+};
+
+START_TEST(bad_greeting)
+{
+	LPMAPISESSION session = (LPMAPISESSION)1;
+	char path[PATH_MAX + 32];
+	pid_t pid;
+
+	snprintf(path, sizeof path, "%s/fake.sock", tmpdir);
+	pid = fake_server(path, greetings[_i]);
+	ck_assert_int_eq(MAPIInitialize(NULL), S_OK);
+	ck_assert_int_eq(mapispool_logon(path, NULL, 0, &session), greeting_hr[_i]);
+	ck_assert_ptr_null(session);
+	if (_i == 0)
+		ck_assert_str_eq(mapispool_last_error(),
+				 "protocol version mismatch (client 1, server 2)");
+	else
+		ck_assert_str_ne(mapispool_last_error(), "");
+	MAPIUninitialize();
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+}
+END_TEST
+
+/* A line past the library's bound ends the conversation, not the process. */
+START_TEST(oversize_line)
+{
+	LPMAPISESSION session = (LPMAPISESSION)1;
+	size_t len = 16 * 1024 * 1024 + 2;
+	char path[PATH_MAX + 32], *line;
+	pid_t pid;
+
+	snprintf(path, sizeof path, "%s/fake.sock", tmpdir);
+	line = malloc(len + 1);
+	ck_assert_ptr_nonnull(line);
+	memset(line, ' ', len);
+	line[len] = '\0';
+	pid = fake_server(path, line);
+	free(line);
+	ck_assert_int_eq(MAPIInitialize(NULL), S_OK);
+	ck_assert_int_eq(mapispool_logon(path, NULL, 0, &session), MAPI_E_NETWORK_ERROR);
+	ck_assert_ptr_nonnull(strstr(mapispool_last_error(), "longer than"));
+	MAPIUninitialize();
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+}
+END_TEST
+
+static Suite *
+session_suite(void)
+{
+	Suite *s = suite_create("session");
+	TCase *tc;
+
+	tc = tcase_create("seed");
+	tcase_add_checked_fixture(tc, daemon_setup, daemon_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, seed_flush_all);
+	tcase_add_test(tc, seed_flush_each_transport);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("daemon");
+	tcase_add_checked_fixture(tc, daemon_setup, daemon_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, logon_profiles);
+	tcase_add_test(tc, table_paging);
+	tcase_add_test(tc, table_too_big);
+	tcase_add_test(tc, table_restrictions);
+	tcase_add_test(tc, table_sort);
+	tcase_add_test(tc, table_default_columns);
+	tcase_add_test(tc, table_unicode);
+	tcase_add_test(tc, status_all_props);
+	tcase_add_test(tc, status_missing_prop);
+	tcase_add_test(tc, status_settings_dialog);
+	tcase_add_test(tc, bad_entryids);
+	tcase_add_test(tc, objects_keep_session);
+	tcase_add_test(tc, logoff_ends_session);
+	tcase_add_test(tc, daemon_goes_away);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("no daemon");
+	tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
+	tcase_add_test(tc, not_initialized);
+	tcase_add_test(tc, no_daemon);
+	tcase_add_loop_test(tc, bad_greeting, 0, sizeof greetings / sizeof greetings[0]);
+	tcase_add_test(tc, oversize_line);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(session_suite());
+	int failed;
+
+	srunner_set_tap(sr, "-");
+	srunner_run_all(sr, CK_SILENT);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
