@@ -149,7 +149,7 @@ load_profile(const struct options *o, struct config *cfg)
 		log_err("embedded profile: %s", err);
 		return -1;
 	}
-	log_info("no configuration file: embedded default profile in %s", base);
+	log_notice("no configuration file: embedded default profile in %s", base);
 	return 0;
 }
 
@@ -191,9 +191,9 @@ main(int argc, char **argv)
 	if (load_profile(&o, &cfg) == -1)
 		return EX_CONFIG;
 	if (o.check_config) {
-		printf("%s: profile \"%s\" is valid (%zu transports)\n",
+		printf("%s: profile \"%s\" is valid (%zu transport%s)\n",
 		       cfg.path ? cfg.path : "embedded profile", cfg.spooler.profile_name,
-		       cfg.n_transports);
+		       cfg.n_transports, cfg.n_transports == 1 ? "" : "s");
 		config_free(&cfg);
 		return 0;
 	}
@@ -234,8 +234,9 @@ main(int argc, char **argv)
 		log_err("cannot install signal handlers");
 		goto out;
 	}
-	log_notice("profile \"%s\": %zu transports; listening on %s", cfg.spooler.profile_name,
-		   cfg.n_transports, sockpath);
+	log_notice("profile \"%s\": %zu transport%s; listening on %s",
+		   cfg.spooler.profile_name, cfg.n_transports, cfg.n_transports == 1 ? "" : "s",
+		   sockpath);
 	if (event_base_dispatch(base) == -1) {
 		log_err("event loop failed");
 		goto out;

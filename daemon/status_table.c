@@ -222,8 +222,16 @@ status_obj_to_json(const struct status_obj *o, const SPropTagArray *cols, ULONG 
 	json_object *row = json_object_new_object();
 
 	*missing = 0;
-	if (cols == NULL)
-		cols = status_table_default_columns();
+	/* No list: what the object has, as IMAPIProp::GetProps(NULL) gives. */
+	if (cols == NULL) {
+		for (ULONG i = 0; i < n; i++) {
+			char name[PROPTAG_NAME_MAX];
+
+			json_object_object_add(row, proptag_format(props[i].ulPropTag, name),
+					       propval_to_json(&props[i]));
+		}
+		return row;
+	}
 	for (ULONG i = 0; i < cols->cValues; i++) {
 		char name[PROPTAG_NAME_MAX];
 		const SPropValue *pv = propval_find(props, n, cols->aulPropTag[i]);
@@ -303,7 +311,9 @@ status_table_query(const struct status_table *t, const SPropTagArray *cols,
 	for (size_t i = 0; i < n && (max_rows == 0 || i < max_rows); i++) {
 		ULONG missing;
 
-		json_object_array_add(*rows, status_obj_to_json(m[i].o, cols, &missing));
+		json_object_array_add(*rows, status_obj_to_json(m[i].o,
+								cols ? cols : status_table_default_columns(),
+								&missing));
 	}
 	*row_count = (ULONG)n;
 	free(m);

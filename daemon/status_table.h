@@ -70,9 +70,9 @@ ULONG status_obj_props(const struct status_obj *o, SPropValue props[STATUS_ROW_M
  * included). */
 const SPropTagArray *status_table_default_columns(void);
 
-/* o's values for cols (NULL: all of o's) as a JSON object keyed by the
- * canonical column names; a value o lacks is {"error":"MAPI_E_NOT_FOUND"}.
- * *missing counts those. */
+/* o's values for cols as a JSON object keyed by the canonical column
+ * names; a value o lacks is {"error":"MAPI_E_NOT_FOUND"}, and *missing
+ * counts those.  cols NULL: every value o has, and nothing missing. */
 json_object *status_obj_to_json(const struct status_obj *o, const SPropTagArray *cols,
 				ULONG *missing);
 

@@ -6,7 +6,8 @@ AM_TESTS_ENVIRONMENT = \
 	MAPISPOOLD='$(abs_top_builddir)/daemon/mapispoold'; \
 	MAPISPOOLCTL='$(abs_top_builddir)/client/mapispoolctl'; \
 	TESTS_SRCDIR='$(abs_top_srcdir)/tests'; \
-	export MAPISPOOLD MAPISPOOLCTL TESTS_SRCDIR;
+	EXAMPLES_DIR='$(abs_top_builddir)/examples'; \
+	export MAPISPOOLD MAPISPOOLCTL TESTS_SRCDIR EXAMPLES_DIR;
 
 # Unit tests see the daemon's private headers too.
 TESTS_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS) $(LIBEVENT_CFLAGS) \
@@ -27,7 +28,8 @@ integration_tests = \
 	tests/check_session \
 	tests/check_ctl \
 	tests/check_badinput \
-	tests/check_daemon
+	tests/check_daemon \
+	tests/check_examples
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests)
@@ -73,6 +75,6 @@ tests_check_daemon_SOURCES = tests/check_daemon.c $(HARNESS)
 tests_check_daemon_CFLAGS = $(TESTS_CFLAGS)
 tests_check_daemon_LDADD = lib/libmapispool.la $(CHECK_LIBS)
 
-# The seed's two procedures, as a MAPI programmer writes them: compiled
-# against the installed-style headers only (the public interface).
-EXTRA_DIST += tests/data
+tests_check_examples_SOURCES = tests/check_examples.c $(HARNESS)
+tests_check_examples_CFLAGS = $(TESTS_CFLAGS)
+tests_check_examples_LDADD = $(CHECK_LIBS)
