@@ -11,7 +11,7 @@
  * not running (EX_UNAVAILABLE) from a refused request (EX_NOPERM) or a
  * misuse (EX_USAGE).
  */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <getopt.h>

@@ -4,7 +4,7 @@
 noinst_LTLIBRARIES += daemon/libmapispoold.la
 daemon_libmapispoold_la_SOURCES = \
 	daemon/log.c daemon/log.h \
-	daemon/config.c daemon/config.h daemon/conf.h \
+	daemon/conf.c daemon/conf.h \
 	daemon/entryid.c daemon/entryid.h \
 	daemon/transport.c daemon/transport.h \
 	daemon/status_table.c daemon/status_table.h \

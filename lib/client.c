@@ -7,7 +7,7 @@
  * until its reply comes; anything else read meanwhile is queued, so that
  * events are not lost when notifications are pumped later.
  */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <inttypes.h>

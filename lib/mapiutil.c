@@ -1,7 +1,7 @@
 /*
  * mapiutil.c — MAPI's helpers for tables and property arrays.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 

@@ -53,7 +53,7 @@ bool proto_get_array(json_object *o, const char *key, bool required, json_object
 bool proto_get_object(json_object *o, const char *key, bool required, json_object **out,
 		      char *err, size_t errlen);
 
-/* ["PR_ENTRYID", "0x3E030003", 1040187395, ...] <-> SPropTagArray
+/* ["PR_ENTRYID", "0x3E030003", 1040384003, ...] <-> SPropTagArray
  * (allocated with MAPIAllocateBuffer).  Unknown names and more than
  * PROTO_MAX_TAGS entries are MAPI_E_INVALID_PARAMETER. */
 HRESULT proto_tags_from_json(json_object *arr, LPSPropTagArray *out, char *err,

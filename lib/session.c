@@ -6,7 +6,7 @@
  * hold a reference to their session, so the connection lives until the
  * last object made from it is released (or the session is logged off).
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdatomic.h>
 #include <stdio.h>

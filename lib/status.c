@@ -5,7 +5,7 @@
  * The object holds nothing but its entry ID and its session: every call
  * asks the daemon, so properties are always current.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
  * and sees one consistent table.  Going back to the beginning drops the
  * snapshot, so that a new pass sees the daemon's current rows.
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * both output forms, usage errors, and the exit status when there is no
  * daemon, or one that speaks another protocol.
  */
-#include "config.h"
+#include <config.h>
 
 #include <check.h>
 #include <errno.h>

@@ -8,7 +8,7 @@
  * MAPISPOOL_SOCKET, its socket, so MAPILogonEx finds it as it finds a
  * system daemon.
  */
-#include "config.h"
+#include <config.h>
 
 #include <check.h>
 #include <limits.h>

@@ -1,5 +1,5 @@
 /*
- * config.c — read the profile (SPEC §8) from INI text with libinih and check
+ * conf.c — read the profile (SPEC §8) from INI text with libinih and check
  * every key against what its section, and for a transport its type, takes.
  *
  * libinih is fed through our own line reader rather than ini_parse_string:
@@ -10,7 +10,9 @@
  * pairs.  A section's pairs are checked when the section ends, in line order,
  * because a transport's type may come after the keys that depend on it.
  */
-#include "config.h"
+#include <config.h>
+
+#include "conf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +44,8 @@
 #define GIB (MIB * 1024)
 
 #define SECOND ((msec_t)1000)
+/* Intervals go down to fractions of a second, so tests never wait long. */
+#define MIN_INTERVAL ((msec_t)10)
 #define MINUTE (60 * SECOND)
 #define HOUR (60 * MINUTE)
 #define DAY (24 * HOUR)
@@ -107,26 +111,26 @@ static const struct key keys[] = {
 	{ "socket_mode", T_SPOOLER, set_mode, S(socket_mode), 0, 0777, false },
 	{ "socket_group", T_SPOOLER, set_name, S(socket_group), 0, 0, false },
 	{ "max_message_size", T_SPOOLER, set_size, S(max_message_size), KIB, GIB, false },
-	{ "retry_min", T_SPOOLER, set_duration, S(retry_min), SECOND, DURATION_MAX, false },
-	{ "retry_max", T_SPOOLER, set_duration, S(retry_max), SECOND, DURATION_MAX, false },
-	{ "max_lifetime", T_SPOOLER, set_duration, S(max_lifetime), MINUTE, DURATION_MAX, false },
+	{ "retry_min", T_SPOOLER, set_duration, S(retry_min), MIN_INTERVAL, DURATION_MAX, false },
+	{ "retry_max", T_SPOOLER, set_duration, S(retry_max), MIN_INTERVAL, DURATION_MAX, false },
+	{ "max_lifetime", T_SPOOLER, set_duration, S(max_lifetime), MIN_INTERVAL, DURATION_MAX, false },
 	{ "notify_delay", T_SPOOLER, set_duration, S(notify_delay), 0, DURATION_MAX, false },
 	{ "max_line_size", T_SPOOLER, set_size_t, S(max_line_size), 64 * KIB, 2 * GIB, false },
 	{ "max_clients", T_SPOOLER, set_uint, S(max_clients), 1, 65535, false },
 	{ "max_pending", T_SPOOLER, set_uint, S(max_pending), 1, 65535, false },
-	{ "idle_timeout", T_SPOOLER, set_duration, S(idle_timeout), SECOND, DURATION_MAX, true },
+	{ "idle_timeout", T_SPOOLER, set_duration, S(idle_timeout), MIN_INTERVAL, DURATION_MAX, true },
 
 	{ "type", T_ANY, set_type, X(type), 0, 0, false },
 	{ "display_name", T_ANY, set_string, X(display_name), 0, 0, false },
 	{ "address_types", T_ANY, set_addrtypes, 0, 0, 0, false },
 	{ "domains", T_ANY, set_domains, 0, 0, 0, false },
 	{ "prefer_last", T_ANY, set_bool, X(prefer_last), 0, 0, false },
-	{ "timeout", T_ANY, set_duration, X(timeout), SECOND, DAY, false },
+	{ "timeout", T_ANY, set_duration, X(timeout), MIN_INTERVAL, DAY, false },
 	{ "deliver_to", T(MAILDIR), set_path, X(deliver_to), 0, 0, false },
 	{ "pickup", T(MAILDIR), set_path, X(pickup), 0, 0, false },
 	{ "send", T_UPLOAD, set_send, X(send), 0, 0, false },
-	{ "schedule", T_UPLOAD, set_duration, X(schedule), SECOND, DURATION_MAX, false },
-	{ "poll", T_DOWNLOAD, set_duration, X(poll), SECOND, DURATION_MAX, true },
+	{ "schedule", T_UPLOAD, set_duration, X(schedule), MIN_INTERVAL, DURATION_MAX, false },
+	{ "poll", T_DOWNLOAD, set_duration, X(poll), MIN_INTERVAL, DURATION_MAX, true },
 	{ "url", T_REMOTE, set_url, X(url), 0, 0, false },
 	{ "username", T_REMOTE, set_string, X(username), 0, 0, false },
 	{ "password_file", T_REMOTE, set_path, X(password_file), 0, 0, false },
