@@ -4,6 +4,15 @@
 noinst_LTLIBRARIES += daemon/libmapispoold.la
 daemon_libmapispoold_la_SOURCES = \
 	daemon/log.c daemon/log.h \
+	daemon/worker.c daemon/worker.h \
+	daemon/spool.c daemon/spool.h \
+	daemon/queue.c daemon/queue.h \
+	daemon/maildir.c daemon/maildir.h \
+	daemon/store.c daemon/store.h daemon/report.c \
+	daemon/transport_maildir.c \
+	daemon/transport_pipe.c \
+	daemon/advise.c daemon/advise.h \
+	daemon/flush.c daemon/flush.h \
 	daemon/conf.c daemon/conf.h \
 	daemon/entryid.c daemon/entryid.h \
 	daemon/transport.c daemon/transport.h \

@@ -1,23 +1,76 @@
 /*
- * transport.h — the registry of transport types.
+ * transport.h — the registry of transport types and the interface every
+ * transport backend implements.
  *
  * What each type can do is a fact of the type (SPEC §9): whether it sends,
- * receives, and flushes its own queues.  Whether this build can run it is
- * a fact of the build: a type is runnable when a backend registers its
- * table of functions here.  The spooler reads both to fill a transport's
- * status row; it never looks inside a backend.
+ * receives, and flushes its own queues.  A backend is a table of functions
+ * (OpenSMTPD's backends, MAPI's IXPLogon in miniature): the spooler opens
+ * one instance per configured transport, hands it messages to send and
+ * asks it to fetch, and hears back through callbacks.  Backends know
+ * nothing of the control socket, the status table or the queues' files
+ * beyond the path of a message's bytes.
  */
 #ifndef MAPISPOOLD_TRANSPORT_H
 #define MAPISPOOLD_TRANSPORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <event2/event.h>
+#include <mapispool/mapicode.h>
 
 #include "conf.h"
+#include "spool.h"
+#include "worker.h"
 
-/* The functions a backend implements.  Empty until the first backend
- * lands; the spooler only calls through this table. */
+/* How one attempt ended (MAPI's SubmitMessage outcomes). */
+enum xp_outcome {
+	XP_SENT,		/* taken: remove from the queue */
+	XP_DEFERRED,		/* temporary (MAPI_E_WAIT): try again later */
+	XP_FAILED,		/* permanent: a non-delivery report */
+	XP_NOT_ME,		/* declined (MAPI_E_NOT_ME): next transport */
+};
+
+struct xp_result {
+	enum xp_outcome outcome;
+	char text[SPOOL_MAX_ERROR];	/* what happened, in words */
+};
+
+/* What a backend gets to work with. */
+struct transport_env {
+	struct event_base *base;
+	struct worker_pool *workers;
+	const char *tmp_dir;		/* scratch space on the spool's disk */
+};
+
+/* Upload one message: the recipients of msg whose unit is `unit` are
+ * this transport's.  done is called exactly once, on the loop. */
+struct xp_send {
+	const struct qmsg *msg;
+	int unit;
+	const char *data_path;		/* the message's bytes */
+	void (*done)(void *ctx, const struct xp_result *r);
+	void *ctx;
+};
+
+/* Download: for each new message the backend puts its bytes in a file and
+ * calls import; the spooler copies it into the inbound queue and calls
+ * imported(xpctx, S_OK) once durable — only then may the backend delete
+ * the message at its source.  When nothing is left, done (once). */
+struct xp_fetch {
+	void (*import)(void *ctx, const char *path,
+		       void (*imported)(void *xpctx, HRESULT hr), void *xpctx);
+	void (*done)(void *ctx, const struct xp_result *r, unsigned fetched);
+	void *ctx;
+};
+
 struct transport_backend {
 	const char *name;
+	/* A new instance for tc; NULL with err on failure. */
+	void *(*open)(const struct transport_config *tc, const struct transport_env *env,
+		      char *err, size_t errlen);
+	void (*close)(void *xp);
+	void (*send)(void *xp, struct xp_send *req);	/* NULL: cannot send */
+	void (*fetch)(void *xp, struct xp_fetch *req);	/* NULL: cannot fetch */
 };
 
 struct transport_type_info {
@@ -31,5 +84,8 @@ struct transport_type_info {
 };
 
 const struct transport_type_info *transport_type_info(enum transport_type type);
+
+extern const struct transport_backend transport_maildir;
+extern const struct transport_backend transport_pipe;
 
 #endif

@@ -23,13 +23,22 @@ unit_tests = \
 	tests/check_protocol \
 	tests/check_config \
 	tests/check_entryid \
-	tests/check_status_table
+	tests/check_status_table \
+	tests/check_worker \
+	tests/check_spool \
+	tests/check_maildir \
+	tests/check_report \
+	tests/check_transport
 integration_tests = \
 	tests/check_session \
 	tests/check_ctl \
 	tests/check_badinput \
 	tests/check_daemon \
-	tests/check_examples
+	tests/check_examples \
+	tests/check_flush \
+	tests/check_queue \
+	tests/check_notify \
+	tests/check_crash
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests)
@@ -78,3 +87,32 @@ tests_check_daemon_LDADD = lib/libmapispool.la $(CHECK_LIBS)
 tests_check_examples_SOURCES = tests/check_examples.c $(HARNESS)
 tests_check_examples_CFLAGS = $(TESTS_CFLAGS)
 tests_check_examples_LDADD = $(CHECK_LIBS)
+
+tests_check_worker_SOURCES = tests/check_worker.c
+tests_check_worker_CFLAGS = $(TESTS_CFLAGS)
+tests_check_worker_LDADD = $(DAEMON_TEST_LIBS)
+tests_check_spool_SOURCES = tests/check_spool.c
+tests_check_spool_CFLAGS = $(TESTS_CFLAGS)
+tests_check_spool_LDADD = $(DAEMON_TEST_LIBS)
+tests_check_maildir_SOURCES = tests/check_maildir.c
+tests_check_maildir_CFLAGS = $(TESTS_CFLAGS)
+tests_check_maildir_LDADD = $(DAEMON_TEST_LIBS)
+tests_check_report_SOURCES = tests/check_report.c
+tests_check_report_CFLAGS = $(TESTS_CFLAGS)
+tests_check_report_LDADD = $(DAEMON_TEST_LIBS)
+tests_check_transport_SOURCES = tests/check_transport.c
+tests_check_transport_CFLAGS = $(TESTS_CFLAGS)
+tests_check_transport_LDADD = $(DAEMON_TEST_LIBS)
+
+tests_check_flush_SOURCES = tests/check_flush.c $(HARNESS)
+tests_check_flush_CFLAGS = $(TESTS_CFLAGS)
+tests_check_flush_LDADD = lib/libmapispool.la lib/libmapicore.la $(CHECK_LIBS) $(JSONC_LIBS)
+tests_check_queue_SOURCES = tests/check_queue.c $(HARNESS)
+tests_check_queue_CFLAGS = $(TESTS_CFLAGS)
+tests_check_queue_LDADD = lib/libmapispool.la lib/libmapicore.la $(CHECK_LIBS) $(JSONC_LIBS)
+tests_check_notify_SOURCES = tests/check_notify.c $(HARNESS)
+tests_check_notify_CFLAGS = $(TESTS_CFLAGS)
+tests_check_notify_LDADD = lib/libmapispool.la lib/libmapicore.la $(CHECK_LIBS) $(JSONC_LIBS)
+tests_check_crash_SOURCES = tests/check_crash.c $(HARNESS)
+tests_check_crash_CFLAGS = $(TESTS_CFLAGS)
+tests_check_crash_LDADD = lib/libmapispool.la lib/libmapicore.la $(CHECK_LIBS) $(JSONC_LIBS)

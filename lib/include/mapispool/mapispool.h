@@ -50,6 +50,120 @@ size_t mapispool_default_socket(char *buf, size_t len);
 HRESULT mapispool_logon(const char *lpszSocket, LPSTR lpszProfileName, ULONG flFlags,
 			LPMAPISESSION *lppSession);
 
+/* ---- Events: notifications and UI, delivered in the caller's thread ---- */
+
+/* The session's socket, for the program's own poll loop: readable when
+ * mapispool_dispatch has something to deliver. */
+int mapispool_event_fd(LPMAPISESSION lpSession);
+
+/* Deliver what has arrived: advise sinks' OnNotify and the UI callback.
+ * Waits up to timeout_ms for the first event (0: do not wait, -1: until
+ * one comes).  S_OK, or MAPI_E_END_OF_SESSION when the daemon is gone. */
+HRESULT mapispool_dispatch(LPMAPISESSION lpSession, int timeout_ms);
+
+/* UI: what a flush shows the person who asked for it (unless FLUSH_NO_UI).
+ * With no callback registered, every flush runs as FLUSH_NO_UI. */
+#define MAPISPOOL_UI_PROGRESS ((ULONG)1)	/* a transport's progress */
+#define MAPISPOOL_UI_FLUSH_DONE ((ULONG)2)	/* an FLUSH_ASYNC_OK flush ended */
+
+typedef struct {
+	ULONG ulKind;		/* MAPISPOOL_UI_* */
+	ULONG ulFlushId;	/* which flush */
+	LPCSTR lpszTransport;	/* PROGRESS: the transport's name */
+	ULONG ulProgress;	/* PROGRESS: 0-100 */
+	LPCSTR lpszText;	/* PROGRESS: what it is doing */
+	HRESULT hResult;	/* FLUSH_DONE: the flush's result */
+} MAPISPOOL_UI_EVENT;
+
+typedef void(MAPISPOOL_UI_CALLBACK)(LPVOID lpvContext, const MAPISPOOL_UI_EVENT *lpEvent);
+
+HRESULT mapispool_set_ui_callback(LPMAPISESSION lpSession, MAPISPOOL_UI_CALLBACK *lpfnCallback,
+				  LPVOID lpvContext);
+
+/* ---- What the last FlushQueues on a status object did, per transport ---- */
+
+typedef struct {
+	LPSTR lpszTransport;	/* configured name */
+	HRESULT hResult;	/* S_OK, or why this transport's part failed */
+	LPSTR lpszError;	/* words, or NULL */
+	BOOL fSkipped;		/* offline or backing off, and no FLUSH_FORCE */
+	ULONG cSent;		/* outbound messages the transport took */
+	ULONG cDeferred;	/* tried, temporary failure: still queued */
+	ULONG cFailed;		/* permanent failure: reported to the sender */
+	ULONG cReceived;	/* fetched into the inbound queue */
+	ULONG cDelivered;	/* moved from the inbound queue into the store */
+} MAPISPOOL_FLUSH_RESULT;
+
+/* One MAPIAllocateBuffer block; *lpcResults 0 before any flush.  For an
+ * FLUSH_ASYNC_OK flush the results are those of its MAPISPOOL_UI_FLUSH_DONE. */
+HRESULT mapispool_flush_results(LPMAPISTATUS lpStatus, ULONG *lpcResults,
+				MAPISPOOL_FLUSH_RESULT **lppResults);
+
+/* ---- Submitting a message (IMessage::SubmitMessage) ---- */
+
+typedef struct {
+	LPSTR lpszAddress;
+	LPSTR lpszAddrType;	/* PR_ADDRTYPE; NULL: "SMTP" */
+} MAPISPOOL_RECIPIENT;
+
+/* Queue cbData bytes from lpszSender ("" or NULL: the null sender) to the
+ * recipients, durably: S_OK means it is on disk.  Recipients no transport
+ * takes get a non-delivery report at once; then the result is
+ * MAPI_W_PARTIAL_COMPLETION and *lpcUndeliverable (if not NULL) counts
+ * them.  *lppszMessageId (if not NULL; MAPIFreeBuffer) names the message
+ * in the queue.  Too big: MAPI_E_TOO_BIG; disk full: MAPI_E_NOT_ENOUGH_DISK. */
+HRESULT mapispool_submit(LPMAPISESSION lpSession, LPCSTR lpszSender, ULONG cRecipients,
+			 const MAPISPOOL_RECIPIENT *lpRecipients, LPCVOID lpData, size_t cbData,
+			 LPSTR *lppszMessageId, ULONG *lpcUndeliverable);
+
+/* ---- The queues (like mailq, postsuper) ---- */
+
+#define MAPISPOOL_QUEUE_OUTBOUND ((ULONG)0)
+#define MAPISPOOL_QUEUE_INBOUND ((ULONG)1)
+
+typedef struct {
+	LPSTR lpszTransport;
+	LPSTR lpszState;	/* "queued", "deferred", "sent", "failed" */
+	BOOL fHeld;
+	BOOL fInFlight;
+	ULONG cAttempts;
+	FILETIME ftNextAttempt;	/* zero: as soon as possible */
+	LPSTR lpszLastError;	/* NULL: none */
+} MAPISPOOL_QUEUE_UNIT;
+
+typedef struct {
+	LPSTR lpszId;
+	LPSTR lpszSender;
+	LPSTR lpszSource;	/* inbound: the transport it came from */
+	ULONGLONG cbSize;
+	FILETIME ftQueued;
+	ULONG cRecipients;
+	MAPISPOOL_RECIPIENT *lpRecipients;
+	ULONG cUnits;
+	MAPISPOOL_QUEUE_UNIT *lpUnits;
+} MAPISPOOL_QUEUE_ENTRY;
+
+typedef struct {
+	ULONG cEntries;
+	MAPISPOOL_QUEUE_ENTRY aEntries[MAPI_DIM];
+} MAPISPOOL_QUEUE_LIST;
+
+/* One page of a queue in queue order: at most cMax entries (0: 100) after
+ * the message lpszAfter (NULL: from the start).  *lppszNext (MAPIFreeBuffer)
+ * is the cursor for the next page, NULL at the end.  *lppList is one
+ * MAPIAllocateBuffer block. */
+HRESULT mapispool_queue_list(LPMAPISESSION lpSession, ULONG ulQueue, LPCSTR lpszAfter,
+			     ULONG cMax, MAPISPOOL_QUEUE_LIST **lppList, LPSTR *lppszNext);
+
+/* Hold, release or remove a queued message, for every transport or only
+ * lpszTransport (NULL: all).  MAPI_E_NOT_FOUND: no such message;
+ * MAPI_E_BUSY (remove): a transport is sending it right now. */
+HRESULT mapispool_queue_hold(LPMAPISESSION lpSession, LPCSTR lpszMessageId,
+			     LPCSTR lpszTransport);
+HRESULT mapispool_queue_release(LPMAPISESSION lpSession, LPCSTR lpszMessageId,
+				LPCSTR lpszTransport);
+HRESULT mapispool_queue_remove(LPMAPISESSION lpSession, LPCSTR lpszMessageId);
+
 #ifdef __cplusplus
 }
 #endif

@@ -20,6 +20,10 @@ HRESULT HrQueryAllRows(LPMAPITABLE lpTable, LPSPropTagArray lpPropTags,
 /* Frees a row set and the property arrays of each of its rows. */
 void FreeProws(LPSRowSet lpRows);
 
+/* An advise sink whose OnNotify calls lpfnCallback(lpvContext, ...). */
+HRESULT HrAllocAdviseSink(LPNOTIFCALLBACK lpfnCallback, LPVOID lpvContext,
+			  LPMAPIADVISESINK *lppAdviseSink);
+
 /* The first property in lpPropArray with the tag ulPropTag (a tag of type
  * PT_UNSPECIFIED matches any type with that identifier), or NULL. */
 LPSPropValue PpropFindProp(LPSPropValue lpPropArray, ULONG cValues, ULONG ulPropTag);

@@ -107,6 +107,12 @@ HRESULT IMAPITable_QueryRows(LPMAPITABLE lpTable, LONG lRowCount, ULONG ulFlags,
 			     LPSRowSet *lppRows);
 HRESULT IMAPITable_GetLastError(LPMAPITABLE lpTable, HRESULT hResult, ULONG ulFlags,
 				LPMAPIERROR *lppMAPIError);
+/* fnevTableModified is the only event mask the status table takes.  The
+ * sink's OnNotify is called from mapispool_dispatch (mapispool.h), in the
+ * caller's thread: never from a hidden one. */
+HRESULT IMAPITable_Advise(LPMAPITABLE lpTable, ULONG ulEventMask,
+			  LPMAPIADVISESINK lpAdviseSink, ULONG *lpulConnection);
+HRESULT IMAPITable_Unadvise(LPMAPITABLE lpTable, ULONG ulConnection);
 ULONG IMAPITable_AddRef(LPMAPITABLE lpTable);
 ULONG IMAPITable_Release(LPMAPITABLE lpTable);
 
@@ -115,10 +121,21 @@ ULONG IMAPITable_Release(LPMAPITABLE lpTable);
 HRESULT IMAPIStatus_GetProps(LPMAPISTATUS lpStatus, LPSPropTagArray lpPropTagArray,
 			     ULONG ulFlags, ULONG *lpcValues, LPSPropValue *lppPropArray);
 HRESULT IMAPIStatus_SettingsDialog(LPMAPISTATUS lpStatus, ULONG_PTR ulUIParam, ULONG ulFlags);
+HRESULT IMAPIStatus_FlushQueues(LPMAPISTATUS lpStatus, ULONG_PTR ulUIParam,
+				ULONG cbTargetTransport, LPENTRYID lpTargetTransport,
+				ULONG ulFlags);
+HRESULT IMAPIStatus_ValidateState(LPMAPISTATUS lpStatus, ULONG_PTR ulUIParam, ULONG ulFlags);
 HRESULT IMAPIStatus_GetLastError(LPMAPISTATUS lpStatus, HRESULT hResult, ULONG ulFlags,
 				 LPMAPIERROR *lppMAPIError);
 ULONG IMAPIStatus_AddRef(LPMAPISTATUS lpStatus);
 ULONG IMAPIStatus_Release(LPMAPISTATUS lpStatus);
+
+/* ---- IMAPIAdviseSink ---- */
+
+ULONG IMAPIAdviseSink_OnNotify(LPMAPIADVISESINK lpSink, ULONG cNotif,
+			       LPNOTIFICATION lpNotifications);
+ULONG IMAPIAdviseSink_AddRef(LPMAPIADVISESINK lpSink);
+ULONG IMAPIAdviseSink_Release(LPMAPIADVISESINK lpSink);
 
 #ifdef __cplusplus
 }
