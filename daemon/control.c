@@ -51,6 +51,7 @@ struct client {
 	bool eof;			/* peer sent EOF: answer, then close */
 	bool closing;			/* close once the output has drained */
 	unsigned busy;			/* callbacks using cl: do not free yet */
+	unsigned refs;			/* control_client_hold */
 	TAILQ_ENTRY(client) entry;
 };
 
@@ -68,6 +69,8 @@ struct control {
 	json_object *hello;
 	control_dispatch_fn dispatch;
 	void *ctx;
+	control_close_fn close_hook;
+	void *close_ctx;
 	TAILQ_HEAD(, client) clients;	/* connected ones */
 	unsigned n_clients;
 	unsigned next_id;
@@ -75,19 +78,11 @@ struct control {
 
 static void client_read(struct bufferevent *bev, void *arg);
 
-static void
-client_free(struct client *cl)
-{
-	if (cl->bev != NULL)
-		bufferevent_free(cl->bev);
-	free(cl);
-}
-
 /* A closed client goes once nothing refers to it any more. */
 static void
 client_maybe_free(struct client *cl)
 {
-	if (cl->bev == NULL && cl->pending == 0 && cl->busy == 0)
+	if (cl->bev == NULL && cl->pending == 0 && cl->busy == 0 && cl->refs == 0)
 		free(cl);
 }
 
@@ -100,6 +95,11 @@ client_close(struct client *cl, const char *why)
 	if (cl->bev == NULL)
 		return;
 	log_debug("client %u: closed (%s)", cl->id, why);
+	if (c->close_hook != NULL) {
+		cl->busy++;
+		c->close_hook(c->close_ctx, cl);
+		cl->busy--;
+	}
 	bufferevent_free(cl->bev);
 	cl->bev = NULL;
 	TAILQ_REMOVE(&c->clients, cl, entry);
@@ -219,6 +219,52 @@ unsigned
 control_client_count(const struct control *c)
 {
 	return c->n_clients;
+}
+
+struct client *
+control_request_client(const struct request *req)
+{
+	return req->cl;
+}
+
+void
+control_client_hold(struct client *cl)
+{
+	cl->refs++;
+}
+
+void
+control_client_release(struct client *cl)
+{
+	cl->refs--;
+	client_maybe_free(cl);
+}
+
+bool
+control_client_gone(const struct client *cl)
+{
+	return cl->bev == NULL;
+}
+
+unsigned
+control_client_id(const struct client *cl)
+{
+	return cl->id;
+}
+
+void
+control_client_event(struct client *cl, json_object *ev)
+{
+	if (cl->bev != NULL)
+		client_send(cl, ev);
+	json_object_put(ev);
+}
+
+void
+control_set_close_hook(struct control *c, control_close_fn fn, void *ctx)
+{
+	c->close_hook = fn;
+	c->close_ctx = ctx;
 }
 
 static void
@@ -631,10 +677,10 @@ control_free(struct control *c)
 
 	if (c == NULL)
 		return;
-	while ((cl = TAILQ_FIRST(&c->clients)) != NULL) {
-		TAILQ_REMOVE(&c->clients, cl, entry);
-		client_free(cl);
-	}
+	/* Whoever still holds a client (a request, a subscription) must have
+	 * let go before this: the spooler is shut down first. */
+	while ((cl = TAILQ_FIRST(&c->clients)) != NULL)
+		client_close(cl, "shutting down");
 	if (c->listener != NULL) {
 		evconnlistener_free(c->listener);
 		unlink(c->path);

@@ -20,6 +20,7 @@
 
 struct control;
 struct request;
+struct client;
 
 struct control_limits {
 	size_t max_line;	/* longest request line, bytes */
@@ -58,5 +59,22 @@ bool control_request_orphaned(const struct request *req);
 
 /* Connections open now. */
 unsigned control_client_count(const struct control *c);
+
+/* The connection a request came on.  Borrowed: hold it to keep it past
+ * the answer (an FLUSH_ASYNC_OK flush tells its requester later). */
+struct client *control_request_client(const struct request *req);
+void control_client_hold(struct client *cl);
+void control_client_release(struct client *cl);
+bool control_client_gone(const struct client *cl);
+/* The uid of the peer (SO_PEERCRED), for the log. */
+unsigned control_client_id(const struct client *cl);
+
+/* Send an event (consumed) to a client; dropped if it has gone. */
+void control_client_event(struct client *cl, json_object *ev);
+
+/* Called when a connection closes, before it is gone (subscriptions end
+ * with their connection). */
+typedef void (*control_close_fn)(void *ctx, struct client *cl);
+void control_set_close_hook(struct control *c, control_close_fn fn, void *ctx);
 
 #endif

@@ -1,1 +1,1086 @@
-/* placeholder until written */
+/*
+ * flush.c — passes over transports, and FlushQueues requests waiting on
+ * them.
+ *
+ * A pass (struct fjob) goes through three phases: UP sends every outbound
+ * message of its transport that was queued when the pass began (all of
+ * them for a flush, the due ones for a background pass), one at a time;
+ * DOWN asks the transport to fetch, importing each message durably before
+ * the transport may delete it at its source; DELIVER moves the inbound
+ * queue into the store.  Status bits and progress follow the phases.
+ *
+ * A request (struct freq) is a list of parts, one per transport, worked in
+ * transport order, one after the other, as MAPI's spooler walks them.
+ */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
+
+#include <mapispool/mapix.h>
+
+#include "entryid.h"
+#include "flush.h"
+#include "hresult.h"
+#include "log.h"
+#include "protocol.h"
+
+enum phase { PH_UP, PH_DOWN, PH_DELIVER, PH_DONE };
+
+struct freq;
+
+/* One transport's share of a request, and what happened to it. */
+struct fpart {
+	struct freq *fr;
+	struct xport *x;
+	bool up, down;
+	bool skipped;
+	HRESULT hr;
+	char msg[SPOOL_MAX_ERROR];
+	unsigned sent, deferred, failed, received, delivered;
+	TAILQ_ENTRY(fpart) entry;	/* in the job it waits on */
+};
+
+struct freq {
+	struct spooler *sp;
+	ULONG id, flags;
+	struct flush_cb cb;
+	struct fpart *parts;
+	size_t n, next;
+	LIST_ENTRY(freq) entry;
+};
+
+struct fjob {
+	struct xport *x;
+	bool up, down, force, background;
+	unsigned gen;
+	enum phase phase;
+	char (*targets)[SPOOL_ID_LEN + 1];
+	size_t n_targets, next;
+	unsigned sent, deferred, failed, received, delivered;
+	HRESULT hr;
+	char msg[SPOOL_MAX_ERROR];
+	struct xp_fetch fetch;		/* the backend holds it during DOWN */
+	TAILQ_HEAD(, fpart) waiters;
+};
+
+/* Every request not answered yet, for shutdown. */
+static LIST_HEAD(, freq) requests = LIST_HEAD_INITIALIZER(requests);
+
+/* The inbound queue is delivered by one run at a time; passes that want
+ * it delivered meanwhile wait for the next run. */
+struct inbound_run {
+	struct spooler *sp;
+	char (*ids)[SPOOL_ID_LEN + 1];
+	size_t n, next;
+	unsigned delivered;
+	struct fjob **jobs;		/* the passes this run is for */
+	size_t n_jobs;
+};
+static struct inbound_run *inbound_running;
+static struct fjob **inbound_waiting;
+static size_t n_inbound_waiting;
+static bool inbound_wanted;		/* a run with nobody waiting */
+
+static void job_run(struct fjob *j);
+static void freq_next(struct freq *fr);
+static void inbound_start(struct spooler *sp);
+
+msec_t
+flush_backoff(const struct spooler *sp, unsigned attempts)
+{
+	msec_t d = sp->cfg->spooler.retry_min;
+
+	for (unsigned i = 1; i < attempts && d < sp->cfg->spooler.retry_max; i++)
+		d *= 2;
+	return d < sp->cfg->spooler.retry_max ? d : sp->cfg->spooler.retry_max;
+}
+
+/* ---- status rows ---- */
+
+static void
+job_progress(struct fjob *j, LONG pct, const char *text)
+{
+	struct fpart *p;
+
+	status_obj_set_progress(j->x->row, pct, text);
+	status_table_changed(j->x->sp->table, j->x->row);
+	TAILQ_FOREACH(p, &j->waiters, entry) {
+		struct freq *fr = p->fr;
+
+		if (fr->cb.progress != NULL && !(fr->flags & FLUSH_NO_UI))
+			fr->cb.progress(fr->cb.ctx, fr->id, j->x->tc->name, pct, text);
+	}
+}
+
+static void
+spooler_flush_bits(struct spooler *sp, int delta)
+{
+	sp->flushes_running += delta;
+	if (sp->flushes_running > 0)
+		spooler_row_update(sp, sp->spooler_row, STATUS_OUTBOUND_FLUSH | STATUS_INBOUND_FLUSH,
+				   0, NULL);
+	else
+		spooler_row_update(sp, sp->spooler_row, 0,
+				   STATUS_OUTBOUND_FLUSH | STATUS_INBOUND_FLUSH, NULL);
+}
+
+/* ---- reports ---- */
+
+struct report_job {
+	struct spooler *sp;
+	struct qmsg *m;			/* a copy: the worker reads it */
+	char path[4096];
+	struct report_rcpt *rr;
+	size_t n;
+	char *diag;
+	char *text;
+	size_t len;
+	void (*then)(void *ctx, HRESULT hr);
+	void *ctx;
+};
+
+static void
+report_job_free(struct report_job *rj)
+{
+	qmsg_free(rj->m);
+	free(rj->rr);
+	free(rj->diag);
+	free(rj->text);
+	free(rj);
+}
+
+static void
+report_work(void *arg)
+{
+	struct report_job *rj = arg;
+
+	rj->text = report_build_ndr(rj->m, rj->path, rj->rr, rj->n, &rj->len);
+}
+
+static void
+report_stored(void *ctx, HRESULT hr, const char *error)
+{
+	struct report_job *rj = ctx;
+
+	if (FAILED(hr))
+		log_warnx("message %s: non-delivery report not delivered: %s", rj->m->id,
+			  error ? error : hr_describe(hr));
+	else
+		log_info("message %s: non-delivery report delivered to the store", rj->m->id);
+	rj->then(rj->ctx, hr);
+	report_job_free(rj);
+}
+
+static void
+report_built(void *arg)
+{
+	struct report_job *rj = arg;
+
+	if (rj->text == NULL) {
+		report_stored(rj, MAPI_E_NOT_ENOUGH_MEMORY, "cannot build the report");
+		return;
+	}
+	store_deliver_data(rj->sp->store, rj->text, rj->len, report_stored, rj);
+}
+
+void
+flush_report(struct spooler *sp, const struct qmsg *m, int unit, const char *diagnostic,
+	     void (*then)(void *ctx, HRESULT hr), void *ctx)
+{
+	struct report_job *rj;
+
+	/* Never a report to the null sender: reports must not loop. */
+	if (m->sender == NULL || *m->sender == '\0') {
+		then(ctx, S_OK);
+		return;
+	}
+	if ((rj = calloc(1, sizeof(*rj))) == NULL || (rj->m = qmsg_dup(m)) == NULL ||
+	    (rj->rr = calloc(m->n_rcpts ? m->n_rcpts : 1, sizeof(*rj->rr))) == NULL ||
+	    (rj->diag = strdup(diagnostic)) == NULL) {
+		if (rj)
+			report_job_free(rj);
+		then(ctx, MAPI_E_NOT_ENOUGH_MEMORY);
+		return;
+	}
+	rj->sp = sp;
+	rj->then = then;
+	rj->ctx = ctx;
+	spool_data_path(sp->spool, m, rj->path, sizeof(rj->path));
+	for (size_t i = 0; i < rj->m->n_rcpts; i++) {
+		if (rj->m->rcpts[i].unit != unit)
+			continue;
+		rj->rr[rj->n].address = rj->m->rcpts[i].address;
+		rj->rr[rj->n].addrtype = rj->m->rcpts[i].addrtype;
+		rj->rr[rj->n].status = unit < 0 ? "5.1.1" : "5.0.0";
+		rj->rr[rj->n].diagnostic = rj->diag;
+		rj->n++;
+	}
+	if (rj->n == 0 || worker_submit(sp->workers, report_work, report_built, rj) == -1) {
+		HRESULT hr = rj->n == 0 ? S_OK : MAPI_E_NOT_ENOUGH_MEMORY;
+
+		report_job_free(rj);
+		then(ctx, hr);
+	}
+}
+
+/* ---- settling a message after an attempt ---- */
+
+/* What to do once a message's new state is durable. */
+struct settled {
+	char id[SPOOL_ID_LEN + 1];
+	void (*then)(void *arg);
+	void *arg;
+};
+
+static void
+settle_done(void *ctx, HRESULT hr, const char *error)
+{
+	struct settled *st = ctx;
+
+	if (FAILED(hr))
+		log_warnx("message %s: spool update failed: %s", st->id,
+			  error ? error : hr_describe(hr));
+	if (st->then)
+		st->then(st->arg);
+	free(st);
+}
+
+/* Write m's new state, or remove it when every transport is done; then
+ * (once that is on disk) call then(arg).  Waiting matters: a pass does not
+ * start the next message before the last one's outcome is durable, so a
+ * crash can repeat only the message that was being delivered. */
+static void
+msg_settle(struct spooler *sp, struct qmsg *m, void (*then)(void *arg), void *arg)
+{
+	struct settled *st = calloc(1, sizeof(*st));
+	bool finished = true;
+
+	if (st == NULL) {
+		log_warnx("message %s: out of memory saving its state", m->id);
+		if (then)
+			then(arg);
+		return;
+	}
+	memcpy(st->id, m->id, sizeof(st->id));
+	st->then = then;
+	st->arg = arg;
+	for (size_t i = 0; i < m->n_units; i++)
+		if (m->units[i].state != UNIT_SENT && m->units[i].state != UNIT_FAILED)
+			finished = false;
+	if (finished) {
+		log_info("message %s: done, removed from the queue", m->id);
+		spool_remove(sp->spool, m, settle_done, st);
+		queue_delete(sp->queue, m);
+	} else {
+		spool_update(sp->spool, m, settle_done, st);
+	}
+}
+
+struct failing {
+	struct spooler *sp;
+	char id[SPOOL_ID_LEN + 1];
+	int unit;
+	void (*then)(void *arg);
+	void *arg;
+};
+
+static void
+failed_reported(void *ctx, HRESULT hr)
+{
+	struct failing *f = ctx;
+	struct qmsg *m = queue_find(f->sp->queue, f->id);
+
+	(void)hr;
+	if (m != NULL) {
+		m->units[f->unit].in_flight = false;
+		m->units[f->unit].state = UNIT_FAILED;
+		msg_settle(f->sp, m, f->then, f->arg);
+	} else if (f->then) {
+		f->then(f->arg);
+	}
+	free(f);
+}
+
+static void
+set_error(struct qunit *u, const char *text)
+{
+	free(u->last_error);
+	u->last_error = text && *text ? strndup(text, SPOOL_MAX_ERROR - 1) : NULL;
+}
+
+/* The next transport in order after x that takes addrtype, or NULL. */
+static struct xport *
+next_taker(struct spooler *sp, const struct xport *x, const char *addrtype)
+{
+	bool after = false;
+
+	for (size_t i = 0; i < sp->n_xports; i++) {
+		struct xport *y = &sp->xports[i];
+		const struct transport_config *tc = y->tc;
+		bool match = tc->n_addrtypes == 0;
+
+		if (y == x) {
+			after = true;
+			continue;
+		}
+		if (!after || !y->ti->upload || y->ti->backend == NULL)
+			continue;
+		for (size_t k = 0; k < tc->n_addrtypes && !match; k++)
+			match = strcmp(tc->addrtypes[k], addrtype) == 0;
+		if (match)
+			return y;
+	}
+	return NULL;
+}
+
+/* Record what one attempt did; then(arg) once it is durable. */
+static void
+apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
+	      void (*then)(void *arg), void *arg)
+{
+	struct spooler *sp = j->x->sp;
+	struct qunit *u = &m->units[ui];
+	struct xport *next;
+
+	u->in_flight = false;
+	u->attempts++;
+	switch (r->outcome) {
+	case XP_SENT:
+		log_notice("message %s: sent by %s", m->id, j->x->tc->name);
+		u->state = UNIT_SENT;
+		set_error(u, NULL);
+		j->sent++;
+		msg_settle(sp, m, then, arg);
+		break;
+	case XP_DEFERRED:
+		u->state = UNIT_DEFERRED;
+		u->next_attempt = spooler_now_ms() + flush_backoff(sp, u->attempts);
+		set_error(u, r->text);
+		j->deferred++;
+		j->hr = MAPI_E_WAIT;
+		snprintf(j->msg, sizeof(j->msg), "%s", r->text);
+		log_notice("message %s: deferred by %s: %s", m->id, j->x->tc->name, r->text);
+		msg_settle(sp, m, then, arg);
+		break;
+	case XP_NOT_ME:
+		/* Declined: the next transport that takes the address type
+		 * gets the unit, as MAPI passes a recipient on. */
+		next = next_taker(sp, j->x, m->rcpts[0].addrtype);
+		for (size_t i = 0; i < m->n_rcpts; i++)
+			if (m->rcpts[i].unit == ui && next == NULL)
+				next = next_taker(sp, j->x, m->rcpts[i].addrtype);
+		if (next != NULL && spool_unit_find(m, next->tc->name) < 0) {
+			char *name = strdup(next->tc->name);
+
+			if (name != NULL) {
+				log_notice("message %s: declined by %s, passed to %s", m->id,
+					   j->x->tc->name, name);
+				free(u->transport);
+				u->transport = name;
+				u->state = UNIT_QUEUED;
+				u->attempts = 0;
+				u->next_attempt = 0;
+				next->generation++;
+				msg_settle(sp, m, then, arg);
+				flush_background(next, true, false);
+				break;
+			}
+		}
+		/* nobody else takes it: it fails */
+		__attribute__((fallthrough));
+	case XP_FAILED: {
+		struct failing *f = calloc(1, sizeof(*f));
+
+		j->failed++;
+		j->hr = MAPI_E_CALL_FAILED;
+		snprintf(j->msg, sizeof(j->msg), "%s", r->text);
+		set_error(u, r->text);
+		log_notice("message %s: failed on %s: %s", m->id, j->x->tc->name, r->text);
+		if (f == NULL) {
+			u->state = UNIT_FAILED;
+			msg_settle(sp, m, then, arg);
+			break;
+		}
+		f->sp = sp;
+		memcpy(f->id, m->id, sizeof(f->id));
+		f->unit = ui;
+		f->then = then;
+		f->arg = arg;
+		/* Busy until the report is in the store: no resend, no remove. */
+		u->in_flight = true;
+		flush_report(sp, m, ui, r->text, failed_reported, f);
+		break;
+	}
+	}
+}
+
+/* ---- phase UP ---- */
+
+struct sending {
+	struct fjob *j;
+	char id[SPOOL_ID_LEN + 1];
+	int unit;
+	char path[4096];
+	struct xp_send req;
+};
+
+static bool
+unit_eligible(const struct fjob *j, const struct qunit *u)
+{
+	if (u->held || u->in_flight)
+		return false;
+	if (u->state != UNIT_QUEUED && u->state != UNIT_DEFERRED)
+		return false;
+	return !j->background || u->next_attempt <= spooler_now_ms();
+}
+
+static void job_send_next(struct fjob *j);
+
+static void
+job_send_next_cb(void *arg)
+{
+	job_send_next(arg);
+}
+
+static void
+job_sent(void *ctx, const struct xp_result *r)
+{
+	struct sending *s = ctx;
+	struct fjob *j = s->j;
+	struct qmsg *m = queue_find(j->x->sp->queue, s->id);
+
+	spooler_row_update(j->x->sp, j->x->row, 0, STATUS_OUTBOUND_ACTIVE, NULL);
+	/* A message being sent cannot be removed (queue.remove says BUSY). */
+	if (m != NULL)
+		apply_outcome(j, m, s->unit, r, job_send_next_cb, j);
+	else
+		job_send_next(j);
+	free(s);
+}
+
+static void
+job_send_next(struct fjob *j)
+{
+	struct spooler *sp = j->x->sp;
+	char text[64];
+
+	while (j->next < j->n_targets) {
+		struct qmsg *m = queue_find(sp->queue, j->targets[j->next++]);
+		struct sending *s;
+		int ui;
+
+		if (m == NULL || (ui = spool_unit_find(m, j->x->tc->name)) < 0 ||
+		    !unit_eligible(j, &m->units[ui]))
+			continue;
+		if ((s = calloc(1, sizeof(*s))) == NULL) {
+			j->hr = MAPI_E_NOT_ENOUGH_MEMORY;
+			break;
+		}
+		s->j = j;
+		memcpy(s->id, m->id, sizeof(s->id));
+		s->unit = ui;
+		spool_data_path(sp->spool, m, s->path, sizeof(s->path));
+		s->req = (struct xp_send){ .msg = m, .unit = ui, .data_path = s->path,
+					   .done = job_sent, .ctx = s };
+		m->units[ui].in_flight = true;
+		snprintf(text, sizeof(text), "sending %zu of %zu", j->next, j->n_targets);
+		spooler_row_update(sp, j->x->row, STATUS_OUTBOUND_ACTIVE, 0, NULL);
+		job_progress(j, (LONG)(100 * (j->next - 1) / j->n_targets), text);
+		j->x->ti->backend->send(j->x->xp, &s->req);
+		return;
+	}
+	j->phase = PH_DOWN;
+	job_run(j);
+}
+
+static void
+job_collect_targets(struct fjob *j)
+{
+	struct spooler *sp = j->x->sp;
+	size_t n = 0, cap = 0;
+
+	for (struct qmsg *m = queue_first(sp->queue, SPOOL_OUTBOUND); m != NULL;
+	     m = queue_next(sp->queue, m)) {
+		int ui = spool_unit_find(m, j->x->tc->name);
+
+		if (ui < 0 || !unit_eligible(j, &m->units[ui]))
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			void *t = reallocarray(j->targets, nc, sizeof(*j->targets));
+
+			if (t == NULL)
+				break;
+			j->targets = t;
+			cap = nc;
+		}
+		memcpy(j->targets[n++], m->id, SPOOL_ID_LEN + 1);
+	}
+	j->n_targets = n;
+	j->next = 0;
+}
+
+/* ---- phase DOWN ---- */
+
+struct importing {
+	struct fjob *j;
+	struct qmsg *m;
+	void (*imported)(void *xpctx, HRESULT hr);
+	void *xpctx;
+};
+
+static void
+job_imported(void *ctx, HRESULT hr, const char *error)
+{
+	struct importing *im = ctx;
+	struct fjob *j = im->j;
+
+	if (SUCCEEDED(hr) && queue_insert(j->x->sp->queue, im->m) == 0) {
+		j->received++;
+		log_info("message %s: received by %s", im->m->id, j->x->tc->name);
+	} else {
+		if (SUCCEEDED(hr))
+			hr = MAPI_E_NOT_ENOUGH_MEMORY;
+		j->hr = hr;
+		snprintf(j->msg, sizeof(j->msg), "cannot queue a received message: %s",
+			 error ? error : hr_describe(hr));
+		log_warnx("%s: %s", j->x->tc->name, j->msg);
+		qmsg_free(im->m);
+	}
+	/* Only now may the transport delete it at its source. */
+	im->imported(im->xpctx, hr);
+	free(im);
+}
+
+static void
+job_import(void *ctx, const char *path, void (*imported)(void *xpctx, HRESULT hr),
+	   void *xpctx)
+{
+	struct fjob *j = ctx;
+	struct spooler *sp = j->x->sp;
+	struct importing *im = calloc(1, sizeof(*im));
+	struct stat st;
+	char text[64];
+
+	if (im == NULL || (im->m = qmsg_new()) == NULL || stat(path, &st) == -1 ||
+	    (im->m->source = strdup(j->x->tc->name)) == NULL ||
+	    (im->m->sender = strdup("")) == NULL) {
+		if (im)
+			qmsg_free(im->m);
+		free(im);
+		imported(xpctx, MAPI_E_DISK_ERROR);
+		return;
+	}
+	im->j = j;
+	im->imported = imported;
+	im->xpctx = xpctx;
+	spool_new_id(sp->spool, im->m->id);
+	im->m->queue = SPOOL_INBOUND;
+	im->m->queued = spooler_now_ms();
+	im->m->size = (uint64_t)st.st_size;
+	snprintf(text, sizeof(text), "receiving message %u", j->received + 1);
+	job_progress(j, -1, text);
+	spool_add(sp->spool, im->m, NULL, 0, path, job_imported, im);
+}
+
+static void
+job_fetched(void *ctx, const struct xp_result *r, unsigned fetched)
+{
+	struct fjob *j = ctx;
+
+	(void)fetched;
+	spooler_row_update(j->x->sp, j->x->row, 0, STATUS_INBOUND_ACTIVE, NULL);
+	if (r->outcome != XP_SENT) {
+		j->hr = MAPI_E_NETWORK_ERROR;
+		snprintf(j->msg, sizeof(j->msg), "%s", r->text);
+		log_notice("%s: fetch: %s", j->x->tc->name, r->text);
+	}
+	j->phase = PH_DELIVER;
+	job_run(j);
+}
+
+/* ---- phase DELIVER: the inbound queue into the store ---- */
+
+static void inbound_next(struct inbound_run *run);
+
+static void
+inbound_finish(struct inbound_run *run)
+{
+	struct spooler *sp = run->sp;
+
+	inbound_running = NULL;
+	for (size_t i = 0; i < run->n_jobs; i++) {
+		struct fjob *j = run->jobs[i];
+
+		j->delivered += run->delivered;
+		j->phase = PH_DONE;
+		job_run(j);
+	}
+	free(run->jobs);
+	free(run->ids);
+	free(run);
+	if (n_inbound_waiting > 0 || inbound_wanted)
+		inbound_start(sp);
+}
+
+static void
+inbound_removed(void *ctx, HRESULT hr, const char *error)
+{
+	struct inbound_run *run = ctx;
+
+	if (FAILED(hr))
+		log_warnx("inbound queue: removal failed: %s", error ? error : hr_describe(hr));
+	inbound_next(run);
+}
+
+static void
+inbound_delivered(void *ctx, HRESULT hr, const char *error)
+{
+	struct inbound_run *run = ctx;
+	struct qmsg *m = queue_find(run->sp->queue, run->ids[run->next - 1]);
+
+	if (m == NULL) {
+		inbound_next(run);
+		return;
+	}
+	if (FAILED(hr)) {
+		/* It stays queued, for the next run. */
+		log_warnx("message %s: not delivered to the store: %s", m->id,
+			  error ? error : hr_describe(hr));
+		for (size_t i = 0; i < run->n_jobs; i++) {
+			run->jobs[i]->hr = hr;
+			snprintf(run->jobs[i]->msg, sizeof(run->jobs[i]->msg),
+				 "store: %s", error ? error : hr_describe(hr));
+		}
+		inbound_finish(run);
+		return;
+	}
+	log_info("message %s: delivered to the store", m->id);
+	run->delivered++;
+	/* The next one only once this removal is durable (see msg_settle). */
+	spool_remove(run->sp->spool, m, inbound_removed, run);
+	queue_delete(run->sp->queue, m);
+}
+
+static void
+inbound_next(struct inbound_run *run)
+{
+	char path[4096];
+
+	while (run->next < run->n) {
+		struct qmsg *m = queue_find(run->sp->queue, run->ids[run->next++]);
+
+		if (m == NULL)
+			continue;
+		spool_data_path(run->sp->spool, m, path, sizeof(path));
+		store_deliver_file(run->sp->store, path, inbound_delivered, run);
+		return;
+	}
+	inbound_finish(run);
+}
+
+static void
+inbound_start(struct spooler *sp)
+{
+	struct inbound_run *run = calloc(1, sizeof(*run));
+	size_t n = queue_count(sp->queue, SPOOL_INBOUND), i = 0;
+
+	if (run == NULL || (n > 0 && (run->ids = calloc(n, sizeof(*run->ids))) == NULL)) {
+		free(run);
+		return;
+	}
+	run->sp = sp;
+	run->jobs = inbound_waiting;
+	run->n_jobs = n_inbound_waiting;
+	inbound_waiting = NULL;
+	n_inbound_waiting = 0;
+	inbound_wanted = false;
+	for (struct qmsg *m = queue_first(sp->queue, SPOOL_INBOUND); m != NULL && i < n;
+	     m = queue_next(sp->queue, m))
+		memcpy(run->ids[i++], m->id, SPOOL_ID_LEN + 1);
+	run->n = i;
+	inbound_running = run;
+	inbound_next(run);
+}
+
+/* j wants the inbound queue delivered; it goes on when that is done. */
+static void
+inbound_request(struct fjob *j)
+{
+	struct spooler *sp = j->x->sp;
+	struct fjob **w = reallocarray(inbound_waiting, n_inbound_waiting + 1, sizeof(*w));
+
+	if (w == NULL) {
+		j->phase = PH_DONE;
+		job_run(j);
+		return;
+	}
+	inbound_waiting = w;
+	inbound_waiting[n_inbound_waiting++] = j;
+	job_progress(j, -1, "delivering to the store");
+	if (inbound_running == NULL)
+		inbound_start(sp);
+}
+
+void
+flush_deliver_inbound(struct spooler *sp)
+{
+	if (queue_count(sp->queue, SPOOL_INBOUND) == 0)
+		return;
+	inbound_wanted = true;
+	if (inbound_running == NULL)
+		inbound_start(sp);
+}
+
+/* ---- passes ---- */
+
+static json_object *
+part_json(const struct fpart *p)
+{
+	json_object *o = json_object_new_object();
+	const char *name = hr_name(p->hr);
+
+	json_object_object_add(o, "name", json_object_new_string(p->x->tc->name));
+	json_object_object_add(o, "entryid",
+			       proto_bin_to_json(p->x->row->entryid, p->x->row->entryid_len));
+	json_object_object_add(o, "hr", json_object_new_int(p->hr));
+	json_object_object_add(o, "hr_name", json_object_new_string(name ? name : "UNKNOWN"));
+	if (p->msg[0] != '\0')
+		json_object_object_add(o, "message", json_object_new_string(p->msg));
+	json_object_object_add(o, "skipped", json_object_new_boolean(p->skipped));
+	json_object_object_add(o, "sent", json_object_new_int64(p->sent));
+	json_object_object_add(o, "deferred", json_object_new_int64(p->deferred));
+	json_object_object_add(o, "failed", json_object_new_int64(p->failed));
+	json_object_object_add(o, "received", json_object_new_int64(p->received));
+	json_object_object_add(o, "delivered", json_object_new_int64(p->delivered));
+	return o;
+}
+
+static void
+freq_finish(struct freq *fr)
+{
+	json_object *arr = json_object_new_array();
+	HRESULT hr = S_OK;
+
+	for (size_t i = 0; i < fr->n; i++) {
+		json_object_array_add(arr, part_json(&fr->parts[i]));
+		if (fr->parts[i].hr != S_OK)
+			hr = MAPI_W_ERRORS_RETURNED;
+	}
+	LIST_REMOVE(fr, entry);
+	fr->cb.done(fr->cb.ctx, fr->id, hr, arr);
+	free(fr->parts);
+	free(fr);
+}
+
+static void
+job_finish(struct fjob *j)
+{
+	struct xport *x = j->x;
+	struct spooler *sp = x->sp;
+	struct fpart *p;
+	ULONG clear = STATUS_OUTBOUND_ACTIVE | STATUS_INBOUND_ACTIVE;
+
+	if (!j->background) {
+		clear |= STATUS_OUTBOUND_FLUSH | STATUS_INBOUND_FLUSH;
+		spooler_flush_bits(sp, -1);
+	}
+	status_obj_set_progress(x->row, -1, "");
+	spooler_row_update(sp, x->row, 0, clear, NULL);
+	x->running = NULL;
+	while ((p = TAILQ_FIRST(&j->waiters)) != NULL) {
+		TAILQ_REMOVE(&j->waiters, p, entry);
+		p->sent = j->sent;
+		p->deferred = j->deferred;
+		p->failed = j->failed;
+		p->received = j->received;
+		p->delivered = j->delivered;
+		p->hr = j->hr;
+		snprintf(p->msg, sizeof(p->msg), "%s", j->msg);
+		if (j->hr == MAPI_E_WAIT)
+			snprintf(p->msg, sizeof(p->msg), "%u deferred: %.480s", j->deferred, j->msg);
+		freq_next(p->fr);
+	}
+	free(j->targets);
+	free(j);
+	if (x->pending != NULL && !sp->stopping) {
+		struct fjob *next = x->pending;
+
+		x->pending = NULL;
+		x->running = next;
+		job_run(next);
+	}
+	spooler_schedule(sp);
+}
+
+static void
+job_run(struct fjob *j)
+{
+	struct xport *x = j->x;
+	const struct transport_backend *be = x->ti->backend;
+
+	switch (j->phase) {
+	case PH_UP:
+		if (j->up && be != NULL && be->send != NULL) {
+			job_collect_targets(j);
+			job_send_next(j);
+			return;
+		}
+		j->phase = PH_DOWN;
+		/* FALLTHROUGH */
+	case PH_DOWN:
+		if (j->down && be != NULL && be->fetch != NULL) {
+			if (!j->background)
+				spooler_row_update(x->sp, x->row, STATUS_INBOUND_FLUSH, 0, NULL);
+			spooler_row_update(x->sp, x->row, STATUS_INBOUND_ACTIVE, 0, NULL);
+			job_progress(j, -1, "receiving");
+			j->fetch = (struct xp_fetch){ .import = job_import, .done = job_fetched,
+						      .ctx = j };
+			be->fetch(x->xp, &j->fetch);
+			return;
+		}
+		j->phase = PH_DELIVER;
+		/* FALLTHROUGH */
+	case PH_DELIVER:
+		if (j->down) {
+			j->phase = PH_DONE;
+			inbound_request(j);
+			return;
+		}
+		/* FALLTHROUGH */
+	case PH_DONE:
+		job_finish(j);
+		return;
+	}
+}
+
+static void
+job_begin(struct fjob *j)
+{
+	struct xport *x = j->x;
+
+	x->running = j;
+	j->gen = x->generation;
+	if (!j->background) {
+		spooler_flush_bits(x->sp, +1);
+		spooler_row_update(x->sp, x->row, j->up ? STATUS_OUTBOUND_FLUSH : 0, 0, NULL);
+	}
+	job_run(j);
+}
+
+/* Attach part (NULL: a background pass) to a pass over x. */
+static void
+job_submit(struct xport *x, bool up, bool down, bool force, bool background,
+	   struct fpart *part)
+{
+	struct fjob *r = x->running, *j;
+
+	/* The running pass already covers it: nothing was queued for x
+	 * since it began, and it goes the asked directions. */
+	if (r != NULL && r->gen == x->generation && (!up || r->up) && !down &&
+	    (background || !r->background) && r->phase == PH_UP) {
+		if (part)
+			TAILQ_INSERT_TAIL(&r->waiters, part, entry);
+		return;
+	}
+	if ((j = x->pending) != NULL) {
+		j->up |= up;
+		j->down |= down;
+		j->force |= force;
+		j->background &= background;
+		if (part)
+			TAILQ_INSERT_TAIL(&j->waiters, part, entry);
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		if (part) {
+			part->hr = MAPI_E_NOT_ENOUGH_MEMORY;
+			freq_next(part->fr);
+		}
+		return;
+	}
+	j->x = x;
+	j->up = up;
+	j->down = down;
+	j->force = force;
+	j->background = background;
+	j->hr = S_OK;
+	TAILQ_INIT(&j->waiters);
+	if (part)
+		TAILQ_INSERT_TAIL(&j->waiters, part, entry);
+	if (r != NULL)
+		x->pending = j;
+	else
+		job_begin(j);
+}
+
+void
+flush_background(struct xport *x, bool up, bool down)
+{
+	if (x->offline || x->ti->backend == NULL || x->sp->stopping)
+		return;
+	up = up && x->ti->backend->send != NULL;
+	down = down && x->ti->backend->fetch != NULL;
+	if (up || down)
+		job_submit(x, up, down, false, true, NULL);
+}
+
+/* ---- requests ---- */
+
+/* Start the request's next part; parts that need no pass end at once. */
+static void
+freq_next(struct freq *fr)
+{
+	while (fr->next < fr->n) {
+		struct fpart *p = &fr->parts[fr->next++];
+		struct xport *x = p->x;
+
+		if (x->ti->backend == NULL) {
+			p->hr = MAPI_E_NO_SUPPORT;
+			snprintf(p->msg, sizeof(p->msg), "this build cannot run %s transports",
+				 x->ti->name);
+			continue;
+		}
+		if (x->offline && !(fr->flags & FLUSH_FORCE)) {
+			p->skipped = true;
+			p->hr = MAPI_E_NETWORK_ERROR;
+			snprintf(p->msg, sizeof(p->msg), "offline: skipped (FLUSH_FORCE flushes it "
+				 "anyway)");
+			continue;
+		}
+		p->up = p->up && x->ti->backend->send != NULL;
+		p->down = p->down && x->ti->backend->fetch != NULL;
+		if (!p->up && !p->down)
+			continue;
+		job_submit(x, p->up, p->down, fr->flags & FLUSH_FORCE, false, p);
+		return;
+	}
+	freq_finish(fr);
+}
+
+static struct xport *
+target_xport(struct spooler *sp, const BYTE *target, size_t len, HRESULT *hr)
+{
+	struct status_obj *t;
+
+	*hr = status_table_lookup(sp->table, target, len, &t);
+	if (*hr == MAPI_E_UNKNOWN_ENTRYID)
+		*hr = MAPI_E_NOT_FOUND;
+	if (*hr != S_OK)
+		return NULL;
+	if (t->kind != EID_TRANSPORT) {
+		*hr = MAPI_E_NOT_FOUND;
+		return NULL;
+	}
+	return spooler_xport_of(sp, t);
+}
+
+#define FLUSH_ALL_FLAGS (FLUSH_UPLOAD | FLUSH_DOWNLOAD | FLUSH_FORCE | FLUSH_NO_UI | FLUSH_ASYNC_OK)
+
+HRESULT
+flush_start(struct spooler *sp, struct status_obj *o, bool has_target, const BYTE *target,
+	    size_t target_len, ULONG flags, const struct flush_cb *cb, ULONG *flush_id,
+	    char *err, size_t errlen)
+{
+	struct xport *only = NULL;
+	struct freq *fr;
+	bool up, down;
+	HRESULT hr;
+
+	if (flags & ~FLUSH_ALL_FLAGS) {
+		snprintf(err, errlen, "unknown flags 0x%08x", (unsigned)(flags & ~FLUSH_ALL_FLAGS));
+		return MAPI_E_UNKNOWN_FLAGS;
+	}
+	if (!(o->methods & STATUS_FLUSH_QUEUES)) {
+		snprintf(err, errlen, "%s has no FlushQueues (STATUS_FLUSH_QUEUES is not in its "
+			 "PR_RESOURCE_METHODS)", o->display_name);
+		return MAPI_E_NO_SUPPORT;
+	}
+	if (o->kind == EID_TRANSPORT) {
+		if (has_target) {
+			snprintf(err, errlen, "a target transport is given to the spooler's "
+				 "FlushQueues, not to a transport's");
+			return MAPI_E_INVALID_PARAMETER;
+		}
+		only = spooler_xport_of(sp, o);
+	} else if (has_target) {
+		if ((only = target_xport(sp, target, target_len, &hr)) == NULL) {
+			snprintf(err, errlen, hr == MAPI_E_INVALID_ENTRYID
+					      ? "the target is not an entry ID of this daemon"
+					      : "the target is not a transport of this profile");
+			return hr;
+		}
+	}
+	up = flags & FLUSH_UPLOAD;
+	down = flags & FLUSH_DOWNLOAD;
+	if (!up && !down)
+		up = down = true;
+	if ((fr = calloc(1, sizeof(*fr))) == NULL ||
+	    (fr->parts = calloc(only ? 1 : (sp->n_xports ? sp->n_xports : 1),
+				sizeof(*fr->parts))) == NULL) {
+		free(fr);
+		snprintf(err, errlen, "out of memory");
+		return MAPI_E_NOT_ENOUGH_MEMORY;
+	}
+	fr->sp = sp;
+	fr->id = ++sp->next_flush_id;
+	fr->flags = flags;
+	fr->cb = *cb;
+	for (size_t i = 0; i < sp->n_xports; i++) {
+		struct xport *x = &sp->xports[i];
+
+		if (only != NULL && x != only)
+			continue;
+		fr->parts[fr->n] = (struct fpart){ .fr = fr, .x = x, .up = up, .down = down,
+						   .hr = S_OK };
+		fr->n++;
+	}
+	LIST_INSERT_HEAD(&requests, fr, entry);
+	*flush_id = fr->id;
+	log_info("flush %u: %s%s%s", (unsigned)fr->id, only ? only->tc->name : "all transports",
+		 up ? ", upload" : "", down ? ", download" : "");
+	freq_next(fr);
+	return S_OK;
+}
+
+void
+flush_shutdown(struct spooler *sp)
+{
+	struct freq *fr;
+
+	sp->stopping = true;
+	/* Passes in flight are abandoned: their transports are closed next
+	 * and never call back.  Their requests are told. */
+	while ((fr = LIST_FIRST(&requests)) != NULL) {
+		LIST_REMOVE(fr, entry);
+		fr->cb.done(fr->cb.ctx, fr->id, MAPI_E_END_OF_SESSION, NULL);
+		free(fr->parts);
+		free(fr);
+	}
+	for (size_t i = 0; i < sp->n_xports; i++) {
+		struct xport *x = &sp->xports[i];
+
+		if (x->running) {
+			free(x->running->targets);
+			free(x->running);
+		}
+		if (x->pending) {
+			free(x->pending->targets);
+			free(x->pending);
+		}
+		x->running = x->pending = NULL;
+	}
+	if (inbound_running) {
+		free(inbound_running->jobs);
+		free(inbound_running->ids);
+		free(inbound_running);
+		inbound_running = NULL;
+	}
+	free(inbound_waiting);
+	inbound_waiting = NULL;
+	n_inbound_waiting = 0;
+}

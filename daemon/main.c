@@ -205,12 +205,12 @@ main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
-	if ((sp = spooler_new(&cfg, err, sizeof(err))) == NULL) {
-		log_err("%s", err);
-		goto out;
-	}
 	if ((base = event_base_new()) == NULL) {
 		log_err("cannot create the event loop");
+		goto out;
+	}
+	if ((sp = spooler_new(base, &cfg, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
 		goto out;
 	}
 	struct control_limits lim = {
@@ -226,6 +226,7 @@ main(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	control_set_close_hook(ctl, ops_client_closed, sp);
 	ev_term = evsignal_new(base, SIGTERM, on_stop, base);
 	ev_int = evsignal_new(base, SIGINT, on_stop, base);
 	ev_hup = evsignal_new(base, SIGHUP, on_hup, base);
@@ -249,9 +250,11 @@ out:
 		event_free(ev_int);
 	if (ev_hup)
 		event_free(ev_hup);
+	/* The spooler first: it answers what still waits, while the
+	 * connections are there to take it. */
+	spooler_free(sp);
 	control_free(ctl);
 	json_object_put(hello);
-	spooler_free(sp);
 	if (base)
 		event_base_free(base);
 	config_free(&cfg);

@@ -4,15 +4,100 @@
  */
 #include <config.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <mapispool/mapix.h>
 
+#include "advise.h"
+#include "hresult.h"
+#include "flush.h"
 #include "ops.h"
 #include "protocol.h"
 #include "restriction.h"
 
 typedef void (*op_fn)(struct spooler *sp, struct request *req, json_object *msg);
+
+/* A spooler_reply_fn answering the request it was given. */
+static void
+reply_request(void *ctx, HRESULT hr, json_object *body, const char *message)
+{
+	if (message != NULL && *message != '\0') {
+		if (body == NULL)
+			body = json_object_new_object();
+		json_object_object_add(body, "message", json_object_new_string(message));
+	}
+	control_reply(ctx, hr, body);
+}
+
+/* The status object named by the request's "entryid", or NULL (answered). */
+static struct status_obj *
+request_object(struct spooler *sp, struct request *req, json_object *msg)
+{
+	struct status_obj *o;
+	json_object *j;
+	BYTE *eid = NULL;
+	ULONG eidlen;
+	HRESULT hr;
+
+	if (!json_object_object_get_ex(msg, "entryid", &j)) {
+		control_fail(req, MAPI_E_INVALID_PARAMETER, "request needs an \"entryid\"");
+		return NULL;
+	}
+	if (!proto_bin_from_json(j, ENTRYID_MAX, &eid, &eidlen)) {
+		control_fail(req, MAPI_E_INVALID_ENTRYID,
+			     "\"entryid\" must be the hex of an entry ID from the status table");
+		return NULL;
+	}
+	hr = status_table_lookup(spooler_status_table(sp), eid, eidlen, &o);
+	MAPIFreeBuffer(eid);
+	if (hr == MAPI_E_INVALID_ENTRYID) {
+		control_fail(req, hr, "not an entry ID of this daemon's status objects");
+		return NULL;
+	}
+	if (hr != S_OK) {
+		control_fail(req, hr, "no status object has this entry ID");
+		return NULL;
+	}
+	return o;
+}
+
+static const struct proto_flag flush_flags[] = {
+	{ "FLUSH_UPLOAD", FLUSH_UPLOAD },	{ "FLUSH_DOWNLOAD", FLUSH_DOWNLOAD },
+	{ "FLUSH_FORCE", FLUSH_FORCE },		{ "FLUSH_NO_UI", FLUSH_NO_UI },
+	{ "FLUSH_ASYNC_OK", FLUSH_ASYNC_OK },	{ NULL, 0 },
+};
+
+static const struct proto_flag validate_flags[] = {
+	{ "SUPPRESS_UI", SUPPRESS_UI },
+	{ "REFRESH_XP_HEADER_CACHE", REFRESH_XP_HEADER_CACHE },
+	{ "PROCESS_XP_HEADER_CACHE", PROCESS_XP_HEADER_CACHE },
+	{ "FORCE_XP_CONNECT", FORCE_XP_CONNECT },
+	{ "FORCE_XP_DISCONNECT", FORCE_XP_DISCONNECT },
+	{ "CONFIG_CHANGED", CONFIG_CHANGED },
+	{ "ABORT_XP_HEADER_OPERATION", ABORT_XP_HEADER_OPERATION },
+	{ "SHOW_XP_SESSION_UI", SHOW_XP_SESSION_UI },
+	{ NULL, 0 },
+};
+
+/* "flags": absent is 0; else a number or names (SPEC §5). */
+static bool
+request_flags(struct request *req, json_object *msg, const struct proto_flag *table,
+	      ULONG *flags)
+{
+	json_object *j;
+	char err[256];
+	HRESULT hr;
+
+	*flags = 0;
+	if (!json_object_object_get_ex(msg, "flags", &j))
+		return true;
+	if ((hr = proto_flags_from_json(j, table, flags, err, sizeof(err))) != S_OK) {
+		control_fail(req, hr, "%s", err);
+		return false;
+	}
+	return true;
+}
 
 /* logon: MAPILogonEx.  The connection is the session; logon checks the
  * profile name and tells the client who it talks to. */
@@ -107,30 +192,12 @@ op_status_get_props(struct spooler *sp, struct request *req, json_object *msg)
 	LPSPropTagArray props = NULL;
 	struct status_obj *o;
 	json_object *j = NULL, *body;
-	BYTE *eid = NULL;
-	ULONG eidlen, missing;
+	ULONG missing;
 	char err[512];
 	HRESULT hr;
 
-	if (!json_object_object_get_ex(msg, "entryid", &j)) {
-		control_fail(req, MAPI_E_INVALID_PARAMETER, "request needs an \"entryid\"");
+	if ((o = request_object(sp, req, msg)) == NULL)
 		return;
-	}
-	if (!proto_bin_from_json(j, ENTRYID_MAX, &eid, &eidlen)) {
-		control_fail(req, MAPI_E_INVALID_ENTRYID,
-			     "\"entryid\" must be the hex of an entry ID from the status table");
-		return;
-	}
-	hr = status_table_lookup(spooler_status_table(sp), eid, eidlen, &o);
-	MAPIFreeBuffer(eid);
-	if (hr == MAPI_E_INVALID_ENTRYID) {
-		control_fail(req, hr, "not an entry ID of this daemon's status objects");
-		return;
-	}
-	if (hr != S_OK) {
-		control_fail(req, hr, "no status object has this entry ID");
-		return;
-	}
 	hr = MAPI_E_INVALID_PARAMETER;
 	j = NULL;
 	if (!proto_get_array(msg, "props", false, &j, err, sizeof(err)) ||
@@ -145,6 +212,404 @@ op_status_get_props(struct spooler *sp, struct request *req, json_object *msg)
 	control_reply(req, missing ? MAPI_W_ERRORS_RETURNED : S_OK, body);
 }
 
+
+/* ---- status.flush_queues ---- */
+
+struct flushing {
+	struct request *req;		/* synchronous: answered at the end */
+	struct client *cl;		/* asynchronous: told by an event */
+	bool replied;			/* asynchronous: the flush_id went out */
+	bool finished;			/* ended before the flush_id went out */
+	ULONG flush_id;
+	HRESULT hr;
+	json_object *transports;
+};
+
+static struct client *
+flushing_client(const struct flushing *f)
+{
+	return f->cl ? f->cl : control_request_client(f->req);
+}
+
+static void
+flush_progress(void *ctx, ULONG flush_id, const char *transport, LONG pct, const char *text)
+{
+	struct flushing *f = ctx;
+	json_object *ev = json_object_new_object();
+
+	json_object_object_add(ev, "event", json_object_new_string(PROTO_EV_FLUSH_PROGRESS));
+	json_object_object_add(ev, "flush_id", json_object_new_int64(flush_id));
+	json_object_object_add(ev, "transport", json_object_new_string(transport));
+	json_object_object_add(ev, "progress", json_object_new_int(pct));
+	json_object_object_add(ev, "text", json_object_new_string(text));
+	control_client_event(flushing_client(f), ev);
+}
+
+static void
+flush_tell_done(struct flushing *f)
+{
+	json_object *ev = json_object_new_object();
+	const char *name = hr_name(f->hr);
+
+	json_object_object_add(ev, "event", json_object_new_string(PROTO_EV_FLUSH_DONE));
+	json_object_object_add(ev, "flush_id", json_object_new_int64(f->flush_id));
+	json_object_object_add(ev, "hr", json_object_new_int(f->hr));
+	json_object_object_add(ev, "hr_name", json_object_new_string(name ? name : "UNKNOWN"));
+	if (f->transports)
+		json_object_object_add(ev, "transports", f->transports);
+	f->transports = NULL;
+	control_client_event(f->cl, ev);
+	control_client_release(f->cl);
+	free(f);
+}
+
+static void
+flush_done(void *ctx, ULONG flush_id, HRESULT hr, json_object *transports)
+{
+	struct flushing *f = ctx;
+	json_object *body;
+
+	if (f->cl != NULL) {
+		f->flush_id = flush_id;
+		f->hr = hr;
+		f->transports = transports;
+		f->finished = true;
+		if (f->replied)
+			flush_tell_done(f);
+		return;
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "flush_id", json_object_new_int64(flush_id));
+	if (transports)
+		json_object_object_add(body, "transports", transports);
+	if (hr == MAPI_E_END_OF_SESSION)
+		json_object_object_add(body, "message",
+				       json_object_new_string("mapispoold is shutting down"));
+	control_reply(f->req, hr, body);
+	free(f);
+}
+
+static void
+op_status_flush_queues(struct spooler *sp, struct request *req, json_object *msg)
+{
+	struct flush_cb cb = { flush_progress, flush_done, NULL };
+	struct status_obj *o;
+	struct flushing *f;
+	json_object *t = NULL;
+	BYTE *target = NULL;
+	ULONG flags, target_len = 0, flush_id;
+	char err[512];
+	HRESULT hr;
+
+	if ((o = request_object(sp, req, msg)) == NULL ||
+	    !request_flags(req, msg, flush_flags, &flags))
+		return;
+	if (json_object_object_get_ex(msg, "target_transport", &t) &&
+	    !proto_bin_from_json(t, ENTRYID_MAX, &target, &target_len)) {
+		control_fail(req, MAPI_E_INVALID_ENTRYID,
+			     "\"target_transport\" must be the hex of a transport's entry ID");
+		return;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		MAPIFreeBuffer(target);
+		control_fail(req, MAPI_E_NOT_ENOUGH_MEMORY, "out of memory");
+		return;
+	}
+	/* Only the spooler's flush may be asynchronous; a transport's
+	 * ignores FLUSH_ASYNC_OK (SPEC §4). */
+	if ((flags & FLUSH_ASYNC_OK) && o->kind == EID_SPOOLER) {
+		f->cl = control_request_client(req);
+		control_client_hold(f->cl);
+	} else {
+		f->req = req;
+	}
+	cb.ctx = f;
+	hr = flush_start(sp, o, t != NULL, target, target_len, flags, &cb, &flush_id, err,
+			 sizeof(err));
+	MAPIFreeBuffer(target);
+	if (FAILED(hr)) {
+		if (f->cl)
+			control_client_release(f->cl);
+		free(f);
+		control_fail(req, hr, "%s", err);
+		return;
+	}
+	if (f->cl != NULL) {
+		json_object *body = json_object_new_object();
+
+		json_object_object_add(body, "flush_id", json_object_new_int64(flush_id));
+		control_reply(req, S_OK, body);
+		f->replied = true;
+		if (f->finished)
+			flush_tell_done(f);
+	}
+}
+
+/* ---- status.validate_state ---- */
+
+static void
+op_status_validate_state(struct spooler *sp, struct request *req, json_object *msg)
+{
+	struct status_obj *o;
+	ULONG flags;
+
+	if ((o = request_object(sp, req, msg)) == NULL ||
+	    !request_flags(req, msg, validate_flags, &flags))
+		return;
+	spooler_validate(sp, o, flags, reply_request, req);
+}
+
+/* ---- message.submit ---- */
+
+static void
+op_message_submit(struct spooler *sp, struct request *req, json_object *msg)
+{
+	const struct config *cfg = sp->cfg;
+	const char *sender = "", *text = NULL, *b64 = NULL;
+	struct submit_rcpt *rcpts = NULL;
+	json_object *arr = NULL;
+	char err[256], *data = NULL;
+	size_t n, len = 0;
+
+	if (!proto_get_string(msg, "sender", false, &sender, err, sizeof(err)) ||
+	    !proto_get_array(msg, "recipients", true, &arr, err, sizeof(err)) ||
+	    !proto_get_string(msg, "data", false, &text, err, sizeof(err)) ||
+	    !proto_get_string(msg, "data_base64", false, &b64, err, sizeof(err))) {
+		control_fail(req, MAPI_E_INVALID_PARAMETER, "%s", err);
+		return;
+	}
+	if ((text == NULL) == (b64 == NULL)) {
+		control_fail(req, MAPI_E_INVALID_PARAMETER,
+			     "give the message as \"data\" or as \"data_base64\", one of them");
+		return;
+	}
+	n = json_object_array_length(arr);
+	if (n > SPOOL_MAX_RCPTS) {
+		control_fail(req, MAPI_E_INVALID_PARAMETER, "at most %d recipients per message",
+			     SPOOL_MAX_RCPTS);
+		return;
+	}
+	if ((rcpts = calloc(n ? n : 1, sizeof(*rcpts))) == NULL) {
+		control_fail(req, MAPI_E_NOT_ENOUGH_MEMORY, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *r = json_object_array_get_idx(arr, i);
+
+		rcpts[i].addrtype = "SMTP";
+		if (!json_object_is_type(r, json_type_object) ||
+		    !proto_get_string(r, "address", true, &rcpts[i].address, err, sizeof(err)) ||
+		    !proto_get_string(r, "addrtype", false, &rcpts[i].addrtype, err,
+				      sizeof(err))) {
+			control_fail(req, MAPI_E_INVALID_PARAMETER, "recipients[%zu]: %s", i,
+				     json_object_is_type(r, json_type_object) ? err
+									     : "not an object");
+			free(rcpts);
+			return;
+		}
+	}
+	if (text != NULL) {
+		len = (size_t)json_object_get_string_len(json_object_object_get(msg, "data"));
+		if (len <= cfg->spooler.max_message_size && (data = malloc(len + 1)) != NULL)
+			memcpy(data, text, len);
+	} else if (strlen(b64) / 4 * 3 <= cfg->spooler.max_message_size + 3) {
+		data = (char *)proto_base64_decode(b64, strlen(b64),
+						   cfg->spooler.max_message_size + 1, &len);
+		if (data == NULL) {
+			control_fail(req, MAPI_E_INVALID_PARAMETER,
+				     "\"data_base64\" is not valid base64");
+			free(rcpts);
+			return;
+		}
+	} else {
+		len = strlen(b64) / 4 * 3;
+	}
+	if (len > cfg->spooler.max_message_size) {
+		free(data);
+		free(rcpts);
+		control_fail(req, MAPI_E_TOO_BIG, "message of %zu bytes is over "
+			     "max_message_size (%llu)", len,
+			     (unsigned long long)cfg->spooler.max_message_size);
+		return;
+	}
+	if (data == NULL) {
+		free(rcpts);
+		control_fail(req, MAPI_E_NOT_ENOUGH_MEMORY, "out of memory");
+		return;
+	}
+	/* The strings in rcpts belong to msg, which lives through this call;
+	 * the spooler copies them before it returns. */
+	spooler_submit(sp, sender, rcpts, n, data, len, reply_request, req);
+	free(rcpts);
+}
+
+/* ---- queue.list, queue.hold, queue.release, queue.remove ---- */
+
+static bool
+id_ok(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n > 0 && n <= SPOOL_ID_LEN && strspn(id, "0123456789abcdef") == n;
+}
+
+static void
+op_queue_list(struct spooler *sp, struct request *req, json_object *msg)
+{
+	const char *which = "outbound", *after = NULL;
+	int64_t max = 100;
+	json_object *body;
+	char err[256];
+	HRESULT hr;
+
+	if (!proto_get_string(msg, "queue", false, &which, err, sizeof(err)) ||
+	    !proto_get_string(msg, "after", false, &after, err, sizeof(err)) ||
+	    !proto_get_int64(msg, "max", false, &max, err, sizeof(err))) {
+		control_fail(req, MAPI_E_INVALID_PARAMETER, "%s", err);
+		return;
+	}
+	if (strcmp(which, "outbound") != 0 && strcmp(which, "inbound") != 0) {
+		control_fail(req, MAPI_E_INVALID_PARAMETER,
+			     "\"queue\" is \"outbound\" or \"inbound\", not \"%.32s\"", which);
+		return;
+	}
+	if (after != NULL && !id_ok(after)) {
+		control_fail(req, MAPI_E_INVALID_PARAMETER, "\"after\" is not a message ID");
+		return;
+	}
+	hr = spooler_queue_list(sp, which[0] == 'o' ? SPOOL_OUTBOUND : SPOOL_INBOUND, after,
+				max < 0 || max > 1000 ? 0 : (unsigned)max, &body, err, sizeof(err));
+	if (FAILED(hr))
+		control_fail(req, hr, "%s", err);
+	else
+		control_reply(req, hr, body);
+}
+
+static bool
+queue_target(struct request *req, json_object *msg, const char **id, const char **transport)
+{
+	char err[256];
+
+	*transport = NULL;
+	if (!proto_get_string(msg, "message_id", true, id, err, sizeof(err)) ||
+	    (transport != NULL &&
+	     !proto_get_string(msg, "transport", false, transport, err, sizeof(err)))) {
+		control_fail(req, MAPI_E_INVALID_PARAMETER, "%s", err);
+		return false;
+	}
+	if (!id_ok(*id)) {
+		control_fail(req, MAPI_E_NOT_FOUND, "\"%.40s\" is not a message ID", *id);
+		return false;
+	}
+	return true;
+}
+
+static void
+queue_hold_or_release(struct spooler *sp, struct request *req, json_object *msg, bool hold)
+{
+	const char *id, *transport;
+	char err[256];
+	HRESULT hr;
+
+	if (!queue_target(req, msg, &id, &transport))
+		return;
+	hr = spooler_queue_hold(sp, id, transport, hold, err, sizeof(err));
+	if (FAILED(hr))
+		control_fail(req, hr, "%s", err);
+	else
+		control_reply(req, hr, NULL);
+}
+
+static void
+op_queue_hold(struct spooler *sp, struct request *req, json_object *msg)
+{
+	queue_hold_or_release(sp, req, msg, true);
+}
+
+static void
+op_queue_release(struct spooler *sp, struct request *req, json_object *msg)
+{
+	queue_hold_or_release(sp, req, msg, false);
+}
+
+static void
+op_queue_remove(struct spooler *sp, struct request *req, json_object *msg)
+{
+	const char *id, *transport;
+	char err[256];
+	HRESULT hr;
+
+	if (!queue_target(req, msg, &id, &transport))
+		return;
+	hr = spooler_queue_remove(sp, id, err, sizeof(err));
+	if (FAILED(hr))
+		control_fail(req, hr, "%s", err);
+	else
+		control_reply(req, hr, NULL);
+}
+
+/* ---- advise, unadvise ---- */
+
+static void
+op_advise(struct spooler *sp, struct request *req, json_object *msg)
+{
+	LPSPropTagArray cols = NULL;
+	LPSRestriction res = NULL;
+	json_object *j = NULL, *body;
+	char err[512];
+	HRESULT hr = MAPI_E_INVALID_PARAMETER;
+	ULONG conn;
+
+	if (!proto_get_array(msg, "columns", false, &j, err, sizeof(err)))
+		goto fail;
+	if (j != NULL && (hr = proto_tags_from_json(j, &cols, err, sizeof(err))) != S_OK)
+		goto fail;
+	hr = MAPI_E_INVALID_PARAMETER;
+	j = NULL;
+	if (!proto_get_object(msg, "restriction", false, &j, err, sizeof(err)))
+		goto fail;
+	if (j != NULL && ((hr = restriction_from_json(j, &res, err, sizeof(err))) != S_OK ||
+			  (hr = restriction_validate(res, err, sizeof(err))) != S_OK))
+		goto fail;
+	if ((conn = advise_add(spooler_advise(sp), control_request_client(req), cols, res)) == 0) {
+		control_fail(req, MAPI_E_NOT_ENOUGH_MEMORY, "out of memory");
+		return;
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "connection", json_object_new_int64(conn));
+	control_reply(req, S_OK, body);
+	return;
+fail:
+	MAPIFreeBuffer(cols);
+	MAPIFreeBuffer(res);
+	control_fail(req, hr, "%s", err);
+}
+
+static void
+op_unadvise(struct spooler *sp, struct request *req, json_object *msg)
+{
+	int64_t conn = 0;
+	char err[256];
+
+	if (!proto_get_int64(msg, "connection", true, &conn, err, sizeof(err))) {
+		control_fail(req, MAPI_E_INVALID_PARAMETER, "%s", err);
+		return;
+	}
+	if (conn <= 0 || conn > UINT32_MAX ||
+	    advise_remove(spooler_advise(sp), control_request_client(req), (ULONG)conn) != S_OK) {
+		control_fail(req, MAPI_E_NOT_FOUND, "no advise connection %lld on this session",
+			     (long long)conn);
+		return;
+	}
+	control_reply(req, S_OK, NULL);
+}
+
+void
+ops_client_closed(void *ctx, struct client *cl)
+{
+	advise_client_gone(spooler_advise(ctx), cl);
+}
+
 static const struct {
 	const char *name;
 	op_fn fn;
@@ -152,6 +617,15 @@ static const struct {
 	{ PROTO_OP_LOGON, op_logon },
 	{ PROTO_OP_STATUS_QUERY, op_status_query },
 	{ PROTO_OP_STATUS_GET_PROPS, op_status_get_props },
+	{ PROTO_OP_STATUS_FLUSH_QUEUES, op_status_flush_queues },
+	{ PROTO_OP_STATUS_VALIDATE_STATE, op_status_validate_state },
+	{ PROTO_OP_MESSAGE_SUBMIT, op_message_submit },
+	{ PROTO_OP_QUEUE_LIST, op_queue_list },
+	{ PROTO_OP_QUEUE_HOLD, op_queue_hold },
+	{ PROTO_OP_QUEUE_RELEASE, op_queue_release },
+	{ PROTO_OP_QUEUE_REMOVE, op_queue_remove },
+	{ PROTO_OP_ADVISE, op_advise },
+	{ PROTO_OP_UNADVISE, op_unadvise },
 };
 
 void

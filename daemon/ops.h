@@ -14,6 +14,9 @@
 /* A control_dispatch_fn; ctx is the struct spooler. */
 void ops_dispatch(void *ctx, struct request *req, const char *op, json_object *msg);
 
+/* A control_close_fn: a connection's subscriptions end with it. */
+void ops_client_closed(void *ctx, struct client *cl);
+
 /* The hello event sent to each new client (a new reference). */
 json_object *ops_hello(struct spooler *sp, size_t max_line);
 

@@ -1,5 +1,7 @@
 /*
- * spooler.c — the spooler's status objects, made from the profile.
+ * spooler.c — the spooler: status objects made from the profile, the
+ * queues recovered at start, routing and submission, queue administration,
+ * ValidateState, and the scheduler that starts background passes.
  *
  * Rows come in MAPI's order: the subsystem, the spooler, the default store,
  * then the transports in transport order — profile order, with transports
@@ -12,103 +14,176 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
-#include <mapispool/mapidefs.h>
+#include <mapispool/mapitags.h>
+#include <mapispool/mapix.h>
 
+#include "advise.h"
+#include "flush.h"
+#include "hresult.h"
 #include "log.h"
+#include "maildir.h"
+#include "propval.h"
+#include "protocol.h"
 #include "spooler.h"
-#include "transport.h"
 
-struct spooler {
-	const struct config *cfg;
-	struct status_table *table;
-};
-
-/* mkdir -p with mode for what it creates; runs at startup, before the
- * event loop serves anyone. */
-static int
-mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
+int64_t
+spooler_now_ms(void)
 {
-	char buf[4096];
-	size_t len = strlen(path);
+	struct timespec ts;
 
-	if (len == 0 || len >= sizeof(buf)) {
-		snprintf(err, errlen, "%s: path too long", path);
-		return -1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+spooler_row_update(struct spooler *sp, struct status_obj *o, ULONG set, ULONG clear,
+		   const char *text)
+{
+	ULONG code = (o->status_code | set) & ~clear;
+	bool changed = code != o->status_code;
+
+	o->status_code = code;
+	if (text != NULL && strcmp(text, o->status_string) != 0) {
+		status_obj_set_string(o, text);
+		changed = true;
 	}
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
+	if (changed)
+		status_table_changed(sp->table, o);
+}
 
-		*p = '\0';
-		if (mkdir(buf, mode) == -1 && errno != EEXIST) {
-			snprintf(err, errlen, "cannot create %s: %s", buf, strerror(errno));
-			return -1;
+/* ---- what a transport can do here ---- */
+
+static bool
+xport_can_send(const struct xport *x)
+{
+	const struct transport_backend *be = x->ti->backend;
+
+	if (be == NULL || be->send == NULL)
+		return false;
+	return x->tc->type != TRANSPORT_MAILDIR || x->tc->deliver_to != NULL;
+}
+
+static bool
+xport_can_fetch(const struct xport *x)
+{
+	const struct transport_backend *be = x->ti->backend;
+
+	if (be == NULL || be->fetch == NULL)
+		return false;
+	return x->tc->type != TRANSPORT_MAILDIR || x->tc->pickup != NULL;
+}
+
+static bool
+xport_takes(const struct xport *x, const char *addrtype)
+{
+	if (!xport_can_send(x))
+		return false;
+	if (x->tc->n_addrtypes == 0)
+		return true;	/* a catch-all */
+	for (size_t i = 0; i < x->tc->n_addrtypes; i++)
+		if (strcmp(x->tc->addrtypes[i], addrtype) == 0)
+			return true;
+	return false;
+}
+
+struct xport *
+spooler_xport_of(struct spooler *sp, const struct status_obj *o)
+{
+	for (size_t i = 0; i < sp->n_xports; i++)
+		if (sp->xports[i].row == o)
+			return &sp->xports[i];
+	return NULL;
+}
+
+static struct xport *
+xport_named(struct spooler *sp, const char *name)
+{
+	for (size_t i = 0; i < sp->n_xports; i++)
+		if (strcmp(sp->xports[i].tc->name, name) == 0)
+			return &sp->xports[i];
+	return NULL;
+}
+
+/* ---- the scheduler ---- */
+
+static void
+on_send_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	flush_background(arg, true, false);
+}
+
+static void
+on_poll_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	flush_background(arg, false, true);
+}
+
+static bool
+sends_by_itself(const struct xport *x)
+{
+	return x->tc->send != SEND_ON_DEMAND && !x->offline && xport_can_send(x);
+}
+
+/* Retries: start a background pass for every transport with a deferred
+ * message now due. */
+static void
+on_retry_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct spooler *sp = arg;
+
+	(void)fd;
+	(void)what;
+	for (size_t i = 0; i < sp->n_xports; i++)
+		if (sends_by_itself(&sp->xports[i]))
+			flush_background(&sp->xports[i], true, false);
+}
+
+void
+spooler_schedule(struct spooler *sp)
+{
+	int64_t next = INT64_MAX, now = spooler_now_ms();
+	struct timeval tv;
+
+	if (sp->stopping)
+		return;
+	for (struct qmsg *m = queue_first(sp->queue, SPOOL_OUTBOUND); m != NULL;
+	     m = queue_next(sp->queue, m)) {
+		for (size_t i = 0; i < m->n_units; i++) {
+			const struct qunit *u = &m->units[i];
+			struct xport *x;
+
+			if (u->state != UNIT_DEFERRED || u->held || u->in_flight ||
+			    u->next_attempt >= next)
+				continue;
+			if ((x = xport_named(sp, u->transport)) != NULL && sends_by_itself(x))
+				next = u->next_attempt;
 		}
-		*p = c;
-		if (c == '\0')
-			break;
 	}
-	struct stat st;
-
-	if (stat(path, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a directory", path);
-		return -1;
-	}
-	return 0;
+	event_del(sp->retry_timer);
+	if (next == INT64_MAX)
+		return;
+	next = next > now ? next - now : 0;
+	tv.tv_sec = next / 1000;
+	tv.tv_usec = (next % 1000) * 1000;
+	event_add(sp->retry_timer, &tv);
 }
 
-/* A Maildir is its three subdirectories. */
-static int
-maildir_prepare(const char *path, char *err, size_t errlen)
+static void
+arm_periodic(struct event *ev, msec_t every)
 {
-	static const char *const sub[] = { "tmp", "new", "cur" };
-	char p[4096];
+	struct timeval tv = { every / 1000, (every % 1000) * 1000 };
 
-	for (size_t i = 0; i < 3; i++) {
-		if (snprintf(p, sizeof(p), "%s/%s", path, sub[i]) >= (int)sizeof(p)) {
-			snprintf(err, errlen, "%s: path too long", path);
-			return -1;
-		}
-		if (mkdir_p(p, 0700, err, errlen) == -1)
-			return -1;
-	}
-	return 0;
+	event_add(ev, &tv);
 }
 
-static int
-add_transport(struct spooler *sp, const struct transport_config *tc)
-{
-	const struct transport_type_info *ti = transport_type_info(tc->type);
-	struct status_obj *o;
-	char text[256];
-
-	o = status_table_add(sp->table, EID_TRANSPORT, tc->name, MAPI_TRANSPORT_PROVIDER,
-			     tc->display_name ? tc->display_name : tc->name, ti->display,
-			     ti->name);
-	if (o == NULL)
-		return -1;
-	o->methods = STATUS_VALIDATE_STATE | (ti->own_flush ? STATUS_FLUSH_QUEUES : 0);
-	if (tc->password_file != NULL)
-		o->methods |= STATUS_CHANGE_PASSWORD;
-	o->resource_flags = tc->prefer_last ? STATUS_XP_PREFER_LAST : 0;
-	if (tc->username != NULL && status_obj_set_identity(o, tc->username) == -1)
-		return -1;
-	if (ti->backend == NULL) {
-		/* Declared in the profile, but this build cannot run it: the
-		 * row is listed, without STATUS_AVAILABLE, and says why. */
-		o->status_code = 0;
-		snprintf(text, sizeof(text), "Unavailable: this build cannot run %s transports",
-			 ti->name);
-	} else {
-		o->status_code = STATUS_AVAILABLE | (ti->upload ? STATUS_OUTBOUND_ENABLED : 0) |
-				 (ti->download ? STATUS_INBOUND_ENABLED : 0);
-		snprintf(text, sizeof(text), "Available");
-	}
-	return status_obj_set_string(o, text);
-}
+/* ---- start ---- */
 
 static int
 add_fixed_rows(struct spooler *sp)
@@ -121,8 +196,7 @@ add_fixed_rows(struct spooler *sp)
 		return -1;
 	o->methods = STATUS_VALIDATE_STATE;
 	o->status_code = STATUS_AVAILABLE;
-	if (status_obj_set_string(o, "Available") == -1)
-		return -1;
+	sp->subsystem_row = o;
 
 	o = status_table_add(sp->table, EID_SPOOLER, "spooler", MAPI_SPOOLER, "MAPI Spooler",
 			     "mapispool", "mapispoold");
@@ -130,8 +204,7 @@ add_fixed_rows(struct spooler *sp)
 		return -1;
 	o->methods = STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES;
 	o->status_code = STATUS_AVAILABLE;
-	if (status_obj_set_string(o, "Available") == -1)
-		return -1;
+	sp->spooler_row = o;
 
 	o = status_table_add(sp->table, EID_STORE, "store", MAPI_STORE_PROVIDER, "Default store",
 			     "Maildir message store", "maildir");
@@ -140,33 +213,147 @@ add_fixed_rows(struct spooler *sp)
 	o->methods = STATUS_VALIDATE_STATE;
 	o->resource_flags = STATUS_DEFAULT_STORE;
 	o->status_code = STATUS_AVAILABLE;
-	if (status_obj_set_string(o, "Available") == -1)
+	sp->store_row = o;
+	if (status_obj_set_string(sp->subsystem_row, "Available") == -1 ||
+	    status_obj_set_string(sp->spooler_row, "Available") == -1 ||
+	    status_obj_set_string(sp->store_row, "Available") == -1)
 		return -1;
 	return 0;
 }
 
+static int
+open_xport(struct spooler *sp, struct xport *x, const struct transport_config *tc,
+	   char *err, size_t errlen)
+{
+	struct transport_env env = { sp->base, sp->workers, sp->tmp_dir };
+	struct status_obj *o;
+	char text[256];
+
+	x->sp = sp;
+	x->tc = tc;
+	x->ti = transport_type_info(tc->type);
+	o = status_table_add(sp->table, EID_TRANSPORT, tc->name, MAPI_TRANSPORT_PROVIDER,
+			     tc->display_name ? tc->display_name : tc->name, x->ti->display,
+			     x->ti->name);
+	if (o == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	x->row = o;
+	o->resource_flags = tc->prefer_last ? STATUS_XP_PREFER_LAST : 0;
+	if (tc->username != NULL)
+		status_obj_set_identity(o, tc->username);
+	if (x->ti->backend == NULL) {
+		/* Declared in the profile, but this build cannot run it: the
+		 * row is listed, without STATUS_AVAILABLE, and says why. */
+		o->methods = STATUS_VALIDATE_STATE;
+		snprintf(text, sizeof(text), "Unavailable: this build cannot run %s transports",
+			 x->ti->name);
+		return status_obj_set_string(o, text);
+	}
+	if ((x->xp = x->ti->backend->open(tc, &env, err, errlen)) == NULL)
+		return -1;
+	o->methods = STATUS_VALIDATE_STATE | (x->ti->own_flush ? STATUS_FLUSH_QUEUES : 0);
+	if (tc->password_file != NULL)
+		o->methods |= STATUS_CHANGE_PASSWORD;
+	o->status_code = STATUS_AVAILABLE | (xport_can_send(x) ? STATUS_OUTBOUND_ENABLED : 0) |
+			 (xport_can_fetch(x) ? STATUS_INBOUND_ENABLED : 0);
+	if (xport_can_send(x) && tc->send == SEND_SCHEDULED) {
+		x->send_timer = event_new(sp->base, -1, EV_PERSIST, on_send_timer, x);
+		arm_periodic(x->send_timer, tc->schedule);
+	}
+	if (xport_can_fetch(x) && tc->poll > 0) {
+		x->poll_timer = event_new(sp->base, -1, EV_PERSIST, on_poll_timer, x);
+		arm_periodic(x->poll_timer, tc->poll);
+	}
+	return status_obj_set_string(o, "Available");
+}
+
+static void
+recovered(void *ctx, struct qmsg *m)
+{
+	struct spooler *sp = ctx;
+
+	/* A unit found in flight at the crash is simply queued again: the
+	 * one message that may be delivered twice. */
+	for (size_t i = 0; i < m->n_units; i++)
+		m->units[i].in_flight = false;
+	if (queue_insert(sp->queue, m) == -1) {
+		log_warnx("message %s: found twice in the spool; keeping the first", m->id);
+		qmsg_free(m);
+	}
+}
+
+/* Messages whose transports are all done (a crash between the last
+ * attempt and the removal) are removed now. */
+static void
+settle_recovered(struct spooler *sp)
+{
+	struct qmsg *m = queue_first(sp->queue, SPOOL_OUTBOUND), *next;
+
+	for (; m != NULL; m = next) {
+		bool live = false;
+
+		next = queue_next(sp->queue, m);
+		for (size_t i = 0; i < m->n_units; i++)
+			live |= m->units[i].state == UNIT_QUEUED ||
+				m->units[i].state == UNIT_DEFERRED;
+		if (!live) {
+			spool_remove(sp->spool, m, NULL, NULL);
+			queue_delete(sp->queue, m);
+		}
+	}
+}
+
 struct spooler *
-spooler_new(const struct config *cfg, char *err, size_t errlen)
+spooler_new(struct event_base *base, const struct config *cfg, char *err, size_t errlen)
 {
 	struct spooler *sp;
+	long n;
 
-	if (mkdir_p(cfg->spooler.spool_dir, 0700, err, errlen) == -1 ||
-	    maildir_prepare(cfg->spooler.store, err, errlen) == -1)
-		return NULL;
-	if ((sp = calloc(1, sizeof(*sp))) == NULL || (sp->table = status_table_new()) == NULL)
+	if ((sp = calloc(1, sizeof(*sp))) == NULL)
 		goto nomem;
 	sp->cfg = cfg;
+	sp->base = base;
+	snprintf(sp->tmp_dir, sizeof(sp->tmp_dir), "%s/tmp", cfg->spooler.spool_dir);
+	if ((sp->workers = worker_pool_new(base, 4)) == NULL ||
+	    (sp->queue = queue_new()) == NULL || (sp->table = status_table_new()) == NULL ||
+	    (sp->retry_timer = evtimer_new(base, on_retry_timer, sp)) == NULL)
+		goto nomem;
+	if ((sp->spool = spool_open(cfg->spooler.spool_dir, sp->workers, err, errlen)) == NULL)
+		goto fail;
+	if ((n = spool_recover(sp->spool, recovered, sp, err, errlen)) == -1)
+		goto fail;
+	if ((sp->store = store_open(cfg->spooler.store, sp->workers, err, errlen)) == NULL)
+		goto fail;
 	if (add_fixed_rows(sp) == -1)
+		goto nomem;
+	if (cfg->n_transports > 0 &&
+	    (sp->xports = calloc(cfg->n_transports, sizeof(*sp->xports))) == NULL)
 		goto nomem;
 	/* Transport order: profile order, prefer_last ones after the rest. */
 	for (int last = 0; last <= 1; last++)
 		for (size_t i = 0; i < cfg->n_transports; i++)
 			if (cfg->transports[i].prefer_last == (bool)last &&
-			    add_transport(sp, &cfg->transports[i]) == -1)
-				goto nomem;
+			    open_xport(sp, &sp->xports[sp->n_xports++], &cfg->transports[i], err,
+				       errlen) == -1)
+				goto fail;
+	if ((sp->advise = advise_new(sp->table)) == NULL)
+		goto nomem;
+	settle_recovered(sp);
+	log_notice("spool %s: %zu outbound, %zu inbound message%s recovered",
+		   cfg->spooler.spool_dir, queue_count(sp->queue, SPOOL_OUTBOUND),
+		   queue_count(sp->queue, SPOOL_INBOUND), n == 1 ? "" : "s");
+	/* Pick up where the last run stopped. */
+	for (size_t i = 0; i < sp->n_xports; i++)
+		if (sp->xports[i].tc->send == SEND_IMMEDIATE)
+			flush_background(&sp->xports[i], true, false);
+	flush_deliver_inbound(sp);
+	spooler_schedule(sp);
 	return sp;
 nomem:
 	snprintf(err, errlen, "out of memory");
+fail:
 	spooler_free(sp);
 	return NULL;
 }
@@ -176,7 +363,28 @@ spooler_free(struct spooler *sp)
 {
 	if (sp == NULL)
 		return;
+	flush_shutdown(sp);
+	advise_free(sp->advise);
+	for (size_t i = 0; i < sp->n_xports; i++) {
+		struct xport *x = &sp->xports[i];
+
+		if (x->xp != NULL)
+			x->ti->backend->close(x->xp);
+		if (x->send_timer)
+			event_free(x->send_timer);
+		if (x->poll_timer)
+			event_free(x->poll_timer);
+	}
+	/* Jobs still queued on the workers are dropped; a message they were
+	 * writing stays as it was on disk, and recovery finds it. */
+	worker_pool_free(sp->workers);
+	spool_close(sp->spool);
+	store_close(sp->store);
+	if (sp->retry_timer)
+		event_free(sp->retry_timer);
+	queue_free(sp->queue);
 	status_table_free(sp->table);
+	free(sp->xports);
 	free(sp);
 }
 
@@ -186,8 +394,584 @@ spooler_status_table(struct spooler *sp)
 	return sp->table;
 }
 
+struct advise *
+spooler_advise(struct spooler *sp)
+{
+	return sp->advise;
+}
+
 const char *
 spooler_profile_name(const struct spooler *sp)
 {
 	return sp->cfg->spooler.profile_name;
+}
+
+/* ---- submission ---- */
+
+struct submitting {
+	struct spooler *sp;
+	struct qmsg *m;
+	char *data;
+	size_t undeliverable;
+	spooler_reply_fn reply;
+	void *ctx;
+};
+
+static bool
+address_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n > max)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static json_object *
+submit_body(const struct qmsg *m)
+{
+	json_object *body = json_object_new_object(), *arr = json_object_new_array();
+
+	json_object_object_add(body, "message_id", json_object_new_string(m->id));
+	for (size_t i = 0; i < m->n_rcpts; i++) {
+		const struct qrcpt *r = &m->rcpts[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "address", json_object_new_string(r->address));
+		json_object_object_add(o, "addrtype", json_object_new_string(r->addrtype));
+		json_object_object_add(o, "transport",
+				       r->unit >= 0
+					       ? json_object_new_string(m->units[r->unit].transport)
+					       : NULL);
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(body, "recipients", arr);
+	return body;
+}
+
+static void
+submit_answer(struct submitting *st)
+{
+	struct spooler *sp = st->sp;
+	struct qmsg *m = st->m;
+	HRESULT hr = st->undeliverable ? MAPI_W_PARTIAL_COMPLETION : S_OK;
+
+	st->reply(st->ctx, hr, submit_body(m), NULL);
+	if (m->n_units == 0) {
+		/* Nothing to send: only the report was due. */
+		spool_remove(sp->spool, m, NULL, NULL);
+		queue_delete(sp->queue, m);
+	} else {
+		for (size_t i = 0; i < m->n_units; i++) {
+			struct xport *x = xport_named(sp, m->units[i].transport);
+
+			x->generation++;
+			if (x->tc->send == SEND_IMMEDIATE)
+				flush_background(x, true, false);
+		}
+	}
+	free(st->data);
+	free(st);
+}
+
+static void
+submit_reported(void *ctx, HRESULT hr)
+{
+	(void)hr;	/* a report that could not be stored is in the log */
+	submit_answer(ctx);
+}
+
+static void
+submit_committed(void *ctx, HRESULT hr, const char *error)
+{
+	struct submitting *st = ctx;
+	struct spooler *sp = st->sp;
+
+	if (FAILED(hr)) {
+		st->reply(st->ctx, hr, NULL, error ? error : hr_describe(hr));
+		qmsg_free(st->m);
+		free(st->data);
+		free(st);
+		return;
+	}
+	if (queue_insert(sp->queue, st->m) == -1) {
+		st->reply(st->ctx, MAPI_E_NOT_ENOUGH_MEMORY, NULL, "out of memory");
+		qmsg_free(st->m);
+		free(st->data);
+		free(st);
+		return;
+	}
+	log_info("message %s: queued, %zu bytes from <%s> to %zu recipient%s", st->m->id,
+		 (size_t)st->m->size, st->m->sender, st->m->n_rcpts,
+		 st->m->n_rcpts == 1 ? "" : "s");
+	if (st->undeliverable > 0)
+		flush_report(sp, st->m, -1, "no transport handles this address type",
+			     submit_reported, st);
+	else
+		submit_answer(st);
+}
+
+/* Route each recipient to the first transport that takes its address
+ * type; recipients of one transport share a unit.  *undeliverable counts
+ * those no transport takes.  -1 if out of memory. */
+static int
+route(struct spooler *sp, struct qmsg *m, size_t *undeliverable)
+{
+	*undeliverable = 0;
+	for (size_t i = 0; i < m->n_rcpts; i++) {
+		struct qrcpt *r = &m->rcpts[i];
+		struct xport *x = NULL;
+		int ui;
+
+		for (size_t k = 0; k < sp->n_xports && x == NULL; k++)
+			if (xport_takes(&sp->xports[k], r->addrtype))
+				x = &sp->xports[k];
+		if (x == NULL) {
+			r->unit = -1;
+			(*undeliverable)++;
+			continue;
+		}
+		if ((ui = spool_unit_find(m, x->tc->name)) < 0) {
+			struct qunit *u = reallocarray(m->units, m->n_units + 1, sizeof(*u));
+
+			if (u == NULL)
+				return -1;
+			m->units = u;
+			ui = (int)m->n_units++;
+			memset(&m->units[ui], 0, sizeof(m->units[ui]));
+			if ((m->units[ui].transport = strdup(x->tc->name)) == NULL)
+				return -1;
+			m->units[ui].state = UNIT_QUEUED;
+		}
+		r->unit = ui;
+	}
+	return 0;
+}
+
+void
+spooler_submit(struct spooler *sp, const char *sender, const struct submit_rcpt *rcpts,
+	       size_t n, char *data, size_t len, spooler_reply_fn reply, void *ctx)
+{
+	struct submitting *st = NULL;
+	struct qmsg *m = NULL;
+	char msg[256];
+	HRESULT hr = MAPI_E_INVALID_PARAMETER;
+
+	if (n == 0) {
+		hr = MAPI_E_NO_RECIPIENTS;
+		snprintf(msg, sizeof(msg), "a message needs at least one recipient");
+		goto fail;
+	}
+	if (n > SPOOL_MAX_RCPTS) {
+		snprintf(msg, sizeof(msg), "at most %d recipients per message", SPOOL_MAX_RCPTS);
+		goto fail;
+	}
+	if (len > sp->cfg->spooler.max_message_size) {
+		hr = MAPI_E_TOO_BIG;
+		snprintf(msg, sizeof(msg), "message of %zu bytes is over max_message_size (%llu)",
+			 len, (unsigned long long)sp->cfg->spooler.max_message_size);
+		goto fail;
+	}
+	if (!address_ok(sender, SPOOL_MAX_ADDRESS)) {
+		snprintf(msg, sizeof(msg), "bad sender address");
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (*rcpts[i].address == '\0' || !address_ok(rcpts[i].address, SPOOL_MAX_ADDRESS) ||
+		    *rcpts[i].addrtype == '\0' || !address_ok(rcpts[i].addrtype, 32) ||
+		    strpbrk(rcpts[i].addrtype, " \t") != NULL) {
+			snprintf(msg, sizeof(msg), "recipient %zu: empty, too long, or with "
+				 "control characters", i + 1);
+			goto fail;
+		}
+	}
+	hr = MAPI_E_NOT_ENOUGH_MEMORY;
+	snprintf(msg, sizeof(msg), "out of memory");
+	if ((m = qmsg_new()) == NULL || (st = calloc(1, sizeof(*st))) == NULL ||
+	    (m->sender = strdup(sender)) == NULL ||
+	    (m->rcpts = calloc(n, sizeof(*m->rcpts))) == NULL)
+		goto fail;
+	for (size_t i = 0; i < n; i++, m->n_rcpts++)
+		if ((m->rcpts[i].address = strdup(rcpts[i].address)) == NULL ||
+		    (m->rcpts[i].addrtype = strdup(rcpts[i].addrtype)) == NULL)
+			goto fail;
+	spool_new_id(sp->spool, m->id);
+	m->queue = SPOOL_OUTBOUND;
+	m->queued = spooler_now_ms();
+	m->size = len;
+	if (route(sp, m, &st->undeliverable) == -1)
+		goto fail;
+	st->sp = sp;
+	st->m = m;
+	st->data = data;
+	st->reply = reply;
+	st->ctx = ctx;
+	spool_add(sp->spool, m, data, len, NULL, submit_committed, st);
+	return;
+fail:
+	qmsg_free(m);
+	free(st);
+	free(data);
+	reply(ctx, hr, NULL, msg);
+}
+
+/* ---- the queues ---- */
+
+static json_object *
+time_json(int64_t ms)
+{
+	SPropValue pv = { .ulPropTag = PR_DELIVER_TIME };
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	propval_filetime_from_timespec(&pv.Value.ft, &ts);
+	return propval_to_json(&pv);
+}
+
+static json_object *
+entry_json(const struct qmsg *m)
+{
+	json_object *o = json_object_new_object(), *rc = json_object_new_array();
+
+	json_object_object_add(o, "id", json_object_new_string(m->id));
+	json_object_object_add(o, "queued", time_json(m->queued));
+	json_object_object_add(o, "sender", json_object_new_string(m->sender ? m->sender : ""));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)m->size));
+	if (m->source != NULL)
+		json_object_object_add(o, "source", json_object_new_string(m->source));
+	for (size_t i = 0; i < m->n_rcpts; i++) {
+		json_object *r = json_object_new_object();
+		int ui = m->rcpts[i].unit;
+
+		json_object_object_add(r, "address", json_object_new_string(m->rcpts[i].address));
+		json_object_object_add(r, "addrtype", json_object_new_string(m->rcpts[i].addrtype));
+		json_object_object_add(r, "transport",
+				       ui >= 0 ? json_object_new_string(m->units[ui].transport)
+					       : NULL);
+		json_object_array_add(rc, r);
+	}
+	json_object_object_add(o, "recipients", rc);
+	if (m->queue == SPOOL_OUTBOUND) {
+		json_object *us = json_object_new_array();
+
+		for (size_t i = 0; i < m->n_units; i++) {
+			const struct qunit *u = &m->units[i];
+			json_object *j = json_object_new_object();
+
+			json_object_object_add(j, "transport", json_object_new_string(u->transport));
+			json_object_object_add(j, "state",
+					       json_object_new_string(unit_state_name(u->state)));
+			json_object_object_add(j, "held", json_object_new_boolean(u->held));
+			json_object_object_add(j, "in_flight", json_object_new_boolean(u->in_flight));
+			json_object_object_add(j, "attempts", json_object_new_int64(u->attempts));
+			json_object_object_add(j, "next_attempt",
+					       u->next_attempt ? time_json(u->next_attempt) : NULL);
+			json_object_object_add(j, "last_error",
+					       u->last_error ? json_object_new_string(u->last_error)
+							     : NULL);
+			json_object_array_add(us, j);
+		}
+		json_object_object_add(o, "units", us);
+	}
+	return o;
+}
+
+HRESULT
+spooler_queue_list(struct spooler *sp, enum spool_queue which, const char *after,
+		   unsigned max, json_object **body, char *err, size_t errlen)
+{
+	json_object *arr;
+	struct qmsg *m;
+	unsigned n = 0;
+
+	if (max == 0 || max > 1000) {
+		snprintf(err, errlen, "\"max\" must be from 1 to 1000");
+		return MAPI_E_INVALID_PARAMETER;
+	}
+	m = after ? queue_after(sp->queue, which, after) : queue_first(sp->queue, which);
+	arr = json_object_new_array();
+	for (; m != NULL && n < max; m = queue_next(sp->queue, m), n++)
+		json_object_array_add(arr, entry_json(m));
+	*body = json_object_new_object();
+	json_object_object_add(*body, "entries", arr);
+	json_object_object_add(*body, "count",
+			       json_object_new_int64((int64_t)queue_count(sp->queue, which)));
+	if (m != NULL && n > 0)
+		json_object_object_add(*body, "next",
+				       json_object_new_string(json_object_get_string(
+					       json_object_object_get(
+						       json_object_array_get_idx(arr, n - 1), "id"))));
+	return S_OK;
+}
+
+static struct qmsg *
+find_outbound(struct spooler *sp, const char *id, char *err, size_t errlen)
+{
+	struct qmsg *m = queue_find(sp->queue, id);
+
+	if (m == NULL || m->queue != SPOOL_OUTBOUND) {
+		snprintf(err, errlen, "no queued outbound message %.40s", id);
+		return NULL;
+	}
+	return m;
+}
+
+HRESULT
+spooler_queue_hold(struct spooler *sp, const char *id, const char *transport, bool hold,
+		   char *err, size_t errlen)
+{
+	struct qmsg *m = find_outbound(sp, id, err, errlen);
+	unsigned changed = 0;
+
+	if (m == NULL)
+		return MAPI_E_NOT_FOUND;
+	for (size_t i = 0; i < m->n_units; i++) {
+		struct qunit *u = &m->units[i];
+		struct xport *x;
+
+		if (transport != NULL && strcmp(u->transport, transport) != 0)
+			continue;
+		if (u->held != hold)
+			changed++;
+		u->held = hold;
+		if (!hold && (x = xport_named(sp, u->transport)) != NULL) {
+			x->generation++;
+			if (x->tc->send == SEND_IMMEDIATE && u->next_attempt <= spooler_now_ms())
+				flush_background(x, true, false);
+		}
+	}
+	if (transport != NULL && spool_unit_find(m, transport) < 0) {
+		snprintf(err, errlen, "message %s is not queued for transport %.64s", id,
+			 transport);
+		return MAPI_E_NOT_FOUND;
+	}
+	if (changed > 0)
+		spool_update(sp->spool, m, NULL, NULL);
+	log_notice("message %s: %s%s%s", id, hold ? "held" : "released",
+		   transport ? " for " : "", transport ? transport : "");
+	spooler_schedule(sp);
+	return S_OK;
+}
+
+HRESULT
+spooler_queue_remove(struct spooler *sp, const char *id, char *err, size_t errlen)
+{
+	struct qmsg *m = find_outbound(sp, id, err, errlen);
+
+	if (m == NULL)
+		return MAPI_E_NOT_FOUND;
+	for (size_t i = 0; i < m->n_units; i++) {
+		if (m->units[i].in_flight) {
+			snprintf(err, errlen, "message %s is being sent by %s right now", id,
+				 m->units[i].transport);
+			return MAPI_E_BUSY;
+		}
+	}
+	log_notice("message %s: removed from the queue by request", id);
+	spool_remove(sp->spool, m, NULL, NULL);
+	queue_delete(sp->queue, m);
+	spooler_schedule(sp);
+	return S_OK;
+}
+
+/* ---- ValidateState ---- */
+
+#define VALIDATE_ALL_FLAGS (SUPPRESS_UI | REFRESH_XP_HEADER_CACHE | PROCESS_XP_HEADER_CACHE | \
+			    FORCE_XP_CONNECT | FORCE_XP_DISCONNECT | CONFIG_CHANGED | \
+			    ABORT_XP_HEADER_OPERATION | SHOW_XP_SESSION_UI)
+
+/* What to look at, checked on a worker: can we write where we deliver,
+ * read where we pick up, run what we run? */
+struct check {
+	struct status_obj *row;
+	char path[4096];
+	int mode;			/* access() mode */
+	bool search_path;		/* a program name without '/' */
+	int error;			/* errno of the check */
+};
+
+struct validating {
+	struct spooler *sp;
+	struct check *checks;
+	size_t n;
+	spooler_reply_fn reply;
+	void *ctx;
+};
+
+static int
+program_access(const char *name)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	if (path == NULL)
+		path = "/usr/bin:/bin";
+	while (*path) {
+		size_t len = strcspn(path, ":");
+
+		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, path, name) <
+			    (int)sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return 0;
+		path += len + (path[len] == ':');
+	}
+	return ENOENT;
+}
+
+static void
+validate_work(void *arg)
+{
+	struct validating *v = arg;
+
+	for (size_t i = 0; i < v->n; i++) {
+		struct check *c = &v->checks[i];
+
+		if (c->search_path)
+			c->error = program_access(c->path);
+		else
+			c->error = access(c->path, c->mode) == 0 ? 0 : errno;
+	}
+}
+
+static void
+validate_done(void *arg)
+{
+	struct validating *v = arg;
+	struct spooler *sp = v->sp;
+	HRESULT hr = S_OK;
+	char msg[512] = "";
+
+	/* Each row is failing if any of its checks failed. */
+	for (size_t i = 0; i < v->n; i++) {
+		struct status_obj *row = v->checks[i].row;
+		bool bad = false;
+		char text[512];
+
+		if (i > 0 && v->checks[i - 1].row == row)
+			continue;
+		for (size_t k = i; k < v->n && v->checks[k].row == row; k++) {
+			if (v->checks[k].error != 0 && !bad) {
+				bad = true;
+				snprintf(text, sizeof(text), "Failure: %.400s: %s", v->checks[k].path,
+					 strerror(v->checks[k].error));
+			}
+		}
+		if (bad) {
+			hr = MAPI_E_CALL_FAILED;
+			snprintf(msg, sizeof(msg), "%s: %s", row->display_name, text + 9);
+			spooler_row_update(sp, row, STATUS_FAILURE, 0, text);
+		} else {
+			spooler_row_update(sp, row, 0, STATUS_FAILURE,
+					   row->status_code & STATUS_OFFLINE ? "Offline"
+									    : "Available");
+		}
+	}
+	v->reply(v->ctx, hr, NULL, msg[0] ? msg : NULL);
+	free(v->checks);
+	free(v);
+}
+
+static void
+add_check(struct validating *v, struct status_obj *row, const char *path, int mode)
+{
+	struct check *c = &v->checks[v->n++];
+
+	c->row = row;
+	c->mode = mode;
+	c->search_path = mode == X_OK && strchr(path, '/') == NULL;
+	snprintf(c->path, sizeof(c->path), "%s", path);
+}
+
+static void
+add_xport_checks(struct validating *v, struct xport *x)
+{
+	const struct transport_config *tc = x->tc;
+
+	if (x->ti->backend == NULL)
+		return;
+	if (tc->deliver_to)
+		add_check(v, x->row, tc->deliver_to, W_OK);
+	if (tc->pickup)
+		add_check(v, x->row, tc->pickup, R_OK | W_OK);
+	if (tc->command) {
+		char prog[4096];
+
+		/* The program is the command's first word. */
+		snprintf(prog, sizeof(prog), "%.*s", (int)strcspn(tc->command, " \t"),
+			 tc->command[0] == '"' ? tc->command + 1 : tc->command);
+		prog[strcspn(prog, "\"")] = '\0';
+		add_check(v, x->row, prog, X_OK);
+	}
+}
+
+static void
+set_offline(struct spooler *sp, struct xport *x, bool offline)
+{
+	if (x->ti->backend == NULL || x->offline == offline)
+		return;
+	x->offline = offline;
+	log_notice("%s: %s", x->tc->name, offline ? "offline" : "online");
+	if (offline) {
+		spooler_row_update(sp, x->row, STATUS_OFFLINE, 0, "Offline");
+	} else {
+		spooler_row_update(sp, x->row, 0, STATUS_OFFLINE, "Available");
+		if (x->tc->send == SEND_IMMEDIATE)
+			flush_background(x, true, false);
+	}
+}
+
+void
+spooler_validate(struct spooler *sp, struct status_obj *o, ULONG flags, spooler_reply_fn reply,
+		 void *ctx)
+{
+	struct xport *only = o->kind == EID_TRANSPORT ? spooler_xport_of(sp, o) : NULL;
+	bool all = o->kind == EID_SPOOLER || o->kind == EID_SUBSYSTEM;
+	struct validating *v;
+	char msg[128];
+
+	if (flags & ~VALIDATE_ALL_FLAGS) {
+		snprintf(msg, sizeof(msg), "unknown flags 0x%08x",
+			 (unsigned)(flags & ~VALIDATE_ALL_FLAGS));
+		reply(ctx, MAPI_E_UNKNOWN_FLAGS, NULL, msg);
+		return;
+	}
+	if ((flags & FORCE_XP_CONNECT) && (flags & FORCE_XP_DISCONNECT)) {
+		reply(ctx, MAPI_E_INVALID_PARAMETER, NULL,
+		      "FORCE_XP_CONNECT and FORCE_XP_DISCONNECT together");
+		return;
+	}
+	/* "Work offline" and back: on a transport, or on all of them. */
+	for (size_t i = 0; i < sp->n_xports; i++) {
+		struct xport *x = &sp->xports[i];
+
+		if (!all && x != only)
+			continue;
+		if (flags & FORCE_XP_DISCONNECT)
+			set_offline(sp, x, true);
+		if (flags & FORCE_XP_CONNECT)
+			set_offline(sp, x, false);
+	}
+	if ((v = calloc(1, sizeof(*v))) == NULL ||
+	    (v->checks = calloc(3 * (sp->n_xports + 1) + 2, sizeof(*v->checks))) == NULL) {
+		free(v);
+		reply(ctx, MAPI_E_NOT_ENOUGH_MEMORY, NULL, "out of memory");
+		return;
+	}
+	v->sp = sp;
+	v->reply = reply;
+	v->ctx = ctx;
+	if (o->kind == EID_STORE || o->kind == EID_SUBSYSTEM)
+		add_check(v, sp->store_row, sp->cfg->spooler.store, W_OK);
+	if (o->kind == EID_SUBSYSTEM || o->kind == EID_SPOOLER)
+		add_check(v, sp->spooler_row, sp->cfg->spooler.spool_dir, W_OK);
+	for (size_t i = 0; i < sp->n_xports; i++)
+		if (all || &sp->xports[i] == only)
+			add_xport_checks(v, &sp->xports[i]);
+	if (worker_submit(sp->workers, validate_work, validate_done, v) == -1) {
+		free(v->checks);
+		free(v);
+		reply(ctx, MAPI_E_NOT_ENOUGH_MEMORY, NULL, "out of memory");
+	}
 }

@@ -1,25 +1,115 @@
 /*
  * spooler.h — the spooler: owner of the profile's status objects (the
- * subsystem, itself, the default store and every transport) and, in time,
- * of the queues and the flush engine.
+ * subsystem, itself, the default store and every transport), the queues,
+ * routing, the scheduler, and (through flush.h) FlushQueues.
+ *
+ * It hears from the control layer only through the functions below and
+ * answers through the callbacks it is given; it never sees a socket.
  */
 #ifndef MAPISPOOLD_SPOOLER_H
 #define MAPISPOOLD_SPOOLER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <event2/event.h>
+#include <json-c/json.h>
+#include <mapispool/mapidefs.h>
+#include <mapispool/mapicode.h>
 
 #include "conf.h"
+#include "queue.h"
+#include "spool.h"
 #include "status_table.h"
+#include "store.h"
+#include "transport.h"
+#include "worker.h"
 
-struct spooler;
+struct fjob;
 
-/* Build the spooler of cfg (which must outlive it): check that the spool
- * directory and the store can be used (creating them if missing) and make
- * the status rows.  NULL with a message in err on failure. */
-struct spooler *spooler_new(const struct config *cfg, char *err, size_t errlen);
+/* A configured transport at run time. */
+struct xport {
+	struct spooler *sp;
+	const struct transport_config *tc;
+	const struct transport_type_info *ti;
+	void *xp;			/* the backend's instance; NULL: none */
+	struct status_obj *row;
+	bool offline;			/* ValidateState(FORCE_XP_DISCONNECT) */
+	bool check_failed;		/* the last ValidateState found a problem */
+	struct event *send_timer;	/* send = scheduled */
+	struct event *poll_timer;	/* poll > 0 */
+	struct fjob *running;		/* the pass over this transport now */
+	struct fjob *pending;		/* the next one; requests coalesce here */
+	unsigned generation;		/* bumped whenever work is queued for it */
+};
+
+struct spooler {
+	const struct config *cfg;
+	struct event_base *base;
+	struct worker_pool *workers;
+	struct spool *spool;
+	struct store *store;
+	struct queue *queue;
+	struct status_table *table;
+	struct status_obj *subsystem_row, *spooler_row, *store_row;
+	struct advise *advise;		/* the status table's watchers */
+	struct xport *xports;		/* in transport order */
+	size_t n_xports;
+	struct event *retry_timer;	/* the earliest deferred message */
+	char tmp_dir[4096];
+	unsigned flushes_running;	/* for the spooler row's flush bits */
+	unsigned next_flush_id;
+	bool stopping;
+};
+
+/* Build the spooler of cfg (which must outlive it): open the spool and
+ * recover it, open the store and every transport, make the status rows.
+ * NULL with a message in err on failure. */
+struct spooler *spooler_new(struct event_base *base, const struct config *cfg, char *err,
+			    size_t errlen);
+/* Stop: pending flushes end with MAPI_E_END_OF_SESSION, then everything
+ * is freed.  Call before the control server goes. */
 void spooler_free(struct spooler *sp);
 
 struct status_table *spooler_status_table(struct spooler *sp);
+struct advise *spooler_advise(struct spooler *sp);
 const char *spooler_profile_name(const struct spooler *sp);
+
+/* How an operation's answer travels back: hr, members for the reply
+ * (consumed; may be NULL) and words on failure. */
+typedef void (*spooler_reply_fn)(void *ctx, HRESULT hr, json_object *body, const char *msg);
+
+/* message.submit.  data is taken over (free()d by the spooler). */
+struct submit_rcpt {
+	const char *address;
+	const char *addrtype;
+};
+void spooler_submit(struct spooler *sp, const char *sender, const struct submit_rcpt *rcpts,
+		    size_t n, char *data, size_t len, spooler_reply_fn reply, void *ctx);
+
+/* status.validate_state on o. */
+void spooler_validate(struct spooler *sp, struct status_obj *o, ULONG flags,
+		      spooler_reply_fn reply, void *ctx);
+
+/* queue.list: a page of the queue as the reply's members. */
+HRESULT spooler_queue_list(struct spooler *sp, enum spool_queue which, const char *after,
+			   unsigned max, json_object **body, char *err, size_t errlen);
+/* queue.hold / queue.release (transport NULL: every transport). */
+HRESULT spooler_queue_hold(struct spooler *sp, const char *id, const char *transport,
+			   bool hold, char *err, size_t errlen);
+/* queue.remove */
+HRESULT spooler_queue_remove(struct spooler *sp, const char *id, char *err, size_t errlen);
+
+/* The transport whose row is o, or NULL. */
+struct xport *spooler_xport_of(struct spooler *sp, const struct status_obj *o);
+
+/* Something changed that may make work due: (re)arm the timers. */
+void spooler_schedule(struct spooler *sp);
+
+/* A row's status code or text changed: set it and tell watchers. */
+void spooler_row_update(struct spooler *sp, struct status_obj *o, ULONG set, ULONG clear,
+			const char *text);
+
+int64_t spooler_now_ms(void);
 
 #endif

@@ -21,6 +21,8 @@ struct status_table {
 	struct status_obj **rows;
 	size_t n, cap;
 	ULONG next_rowid;
+	status_observer_fn observer;
+	void *observer_ctx;
 };
 
 /* Table order of the columns; also the order of status_obj_props(). */
@@ -162,6 +164,27 @@ int
 status_obj_set_identity(struct status_obj *o, const char *s)
 {
 	return replace_string(&o->identity, s);
+}
+
+int
+status_obj_set_progress(struct status_obj *o, LONG progress, const char *text)
+{
+	o->remote_progress = progress;
+	return replace_string(&o->progress_text, text ? text : "");
+}
+
+void
+status_table_set_observer(struct status_table *t, status_observer_fn fn, void *ctx)
+{
+	t->observer = fn;
+	t->observer_ctx = ctx;
+}
+
+void
+status_table_changed(struct status_table *t, const struct status_obj *o)
+{
+	if (t->observer != NULL)
+		t->observer(t->observer_ctx, o);
 }
 
 ULONG

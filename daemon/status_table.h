@@ -58,9 +58,17 @@ struct status_obj *status_table_row(const struct status_table *t, size_t i);
 HRESULT status_table_lookup(const struct status_table *t, const BYTE *eid, size_t len,
 			    struct status_obj **out);
 
+/* Whoever must hear of row changes (the advise sinks' registry). */
+typedef void (*status_observer_fn)(void *ctx, const struct status_obj *o);
+void status_table_set_observer(struct status_table *t, status_observer_fn fn, void *ctx);
+
+/* The owner of o changed it: tell the observer. */
+void status_table_changed(struct status_table *t, const struct status_obj *o);
+
 /* Setters (strings copied; NULL clears). */
 int status_obj_set_string(struct status_obj *o, const char *s);
 int status_obj_set_identity(struct status_obj *o, const char *s);
+int status_obj_set_progress(struct status_obj *o, LONG progress, const char *text);
 
 /* Every value of o, in the table's default column order, pointing into o
  * (valid until o changes).  Returns the count. */

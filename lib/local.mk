@@ -20,6 +20,8 @@ lib_libmapispool_la_SOURCES = \
 	lib/session.c \
 	lib/table.c \
 	lib/status.c \
+	lib/advise.c \
+	lib/submit.c \
 	lib/mapiutil.c
 lib_libmapispool_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 lib_libmapispool_la_LIBADD = lib/libmapicore.la $(JSONC_LIBS)

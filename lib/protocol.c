@@ -622,3 +622,61 @@ bool proto_bin_from_json(json_object *j, size_t maxlen, BYTE **out, ULONG *n)
 	*n = (ULONG)(len / 2);
 	return true;
 }
+
+static int
+b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+unsigned char *
+proto_base64_decode(const char *in, size_t inlen, size_t max, size_t *outlen)
+{
+	unsigned char *out = malloc(inlen / 4 * 3 + 3);
+	size_t n = 0;
+	unsigned acc = 0;
+	int bits = 0, pad = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < inlen; i++) {
+		unsigned char c = (unsigned char)in[i];
+		int v;
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (pad > 0 || (v = b64_value(c)) < 0)
+			goto bad;	/* data after padding, or not base64 */
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n == max)
+				goto bad;
+			out[n++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	/* Leftover bits must be zero padding of a well-formed group. */
+	if (pad > 2 || bits >= 6 || acc != 0)
+		goto bad;
+	*outlen = n;
+	return out;
+bad:
+	free(out);
+	return NULL;
+}

@@ -26,11 +26,22 @@
 /* Events (no "id") */
 #define PROTO_EV_HELLO "hello"
 #define PROTO_EV_TABLE "table.notification"
+#define PROTO_EV_FLUSH_PROGRESS "flush.progress"
+#define PROTO_EV_FLUSH_DONE "flush.done"
 
 /* Operations */
 #define PROTO_OP_LOGON "logon"
 #define PROTO_OP_STATUS_QUERY "status.query"
 #define PROTO_OP_STATUS_GET_PROPS "status.get_props"
+#define PROTO_OP_STATUS_FLUSH_QUEUES "status.flush_queues"
+#define PROTO_OP_STATUS_VALIDATE_STATE "status.validate_state"
+#define PROTO_OP_MESSAGE_SUBMIT "message.submit"
+#define PROTO_OP_QUEUE_LIST "queue.list"
+#define PROTO_OP_QUEUE_HOLD "queue.hold"
+#define PROTO_OP_QUEUE_RELEASE "queue.release"
+#define PROTO_OP_QUEUE_REMOVE "queue.remove"
+#define PROTO_OP_ADVISE "advise"
+#define PROTO_OP_UNADVISE "unadvise"
 
 /* Parse one line (without its '\n') into a JSON object.  Returns NULL and
  * a message in err when it is not valid UTF-8 JSON, is nested deeper than
@@ -85,6 +96,11 @@ struct proto_flag {
 };
 HRESULT proto_flags_from_json(json_object *j, const struct proto_flag *table, ULONG *out,
 			      char *err, size_t errlen);
+
+/* Base64 (RFC 4648, with padding; blanks and newlines between groups are
+ * skipped) into a malloc'd buffer; NULL on a bad character or length, or
+ * if the result would pass max bytes. */
+unsigned char *proto_base64_decode(const char *in, size_t inlen, size_t max, size_t *outlen);
 
 /* Entry IDs on the wire: lowercase hex. */
 json_object *proto_bin_to_json(const BYTE *b, size_t n);
