@@ -923,8 +923,8 @@ flush_background(struct xport *x, bool up, bool down)
 {
 	if (x->offline || x->ti->backend == NULL || x->sp->stopping)
 		return;
-	up = up && x->ti->backend->send != NULL;
-	down = down && x->ti->backend->fetch != NULL;
+	up = up && xport_can_send(x);
+	down = down && xport_can_fetch(x);
 	if (up || down)
 		job_submit(x, up, down, false, true, NULL);
 }
@@ -952,8 +952,8 @@ freq_next(struct freq *fr)
 				 "anyway)");
 			continue;
 		}
-		p->up = p->up && x->ti->backend->send != NULL;
-		p->down = p->down && x->ti->backend->fetch != NULL;
+		p->up = p->up && xport_can_send(x);
+		p->down = p->down && xport_can_fetch(x);
 		if (!p->up && !p->down)
 			continue;
 		job_submit(x, p->up, p->down, fr->flags & FLUSH_FORCE, false, p);

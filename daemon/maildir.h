@@ -13,13 +13,15 @@ int maildir_prepare(const char *dir, char *err, size_t errlen);
 
 /* Deliver a message durably: written to dir/tmp under a unique name,
  * fsync'd, renamed into dir/new, dir/new fsync'd.  The bytes are data (len)
- * or, when data is NULL, a copy of the file src_path.  On failure nothing
- * is left in new/ and err says why; errno is kept (ENOSPC...). */
+ * or, when data is NULL, a copy of the file src_path.  The name goes to
+ * name_out unless it is NULL.  On failure nothing is left in tmp/ or new/
+ * and err says why; errno is kept (ENOSPC...).  Safe on several threads. */
 int maildir_deliver(const char *dir, const void *data, size_t len, const char *src_path,
 		    char *name_out, size_t name_len, char *err, size_t errlen);
 
-/* The names in dir/new, sorted, at most max (malloc'd array of malloc'd
- * strings; *n set).  NULL and err on failure. */
+/* The names of the regular files in dir/new (dotfiles aside), sorted, at
+ * most max: the oldest, as names begin with the delivery time (malloc'd
+ * array of malloc'd strings; *n set).  NULL and err on failure. */
 char **maildir_list_new(const char *dir, size_t max, size_t *n, char *err, size_t errlen);
 
 void maildir_free_list(char **names, size_t n);

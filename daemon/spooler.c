@@ -56,7 +56,7 @@ spooler_row_update(struct spooler *sp, struct status_obj *o, ULONG set, ULONG cl
 
 /* ---- what a transport can do here ---- */
 
-static bool
+bool
 xport_can_send(const struct xport *x)
 {
 	const struct transport_backend *be = x->ti->backend;
@@ -66,7 +66,7 @@ xport_can_send(const struct xport *x)
 	return x->tc->type != TRANSPORT_MAILDIR || x->tc->deliver_to != NULL;
 }
 
-static bool
+bool
 xport_can_fetch(const struct xport *x)
 {
 	const struct transport_backend *be = x->ti->backend;

@@ -100,6 +100,11 @@ HRESULT spooler_queue_hold(struct spooler *sp, const char *id, const char *trans
 /* queue.remove */
 HRESULT spooler_queue_remove(struct spooler *sp, const char *id, char *err, size_t errlen);
 
+/* Can x send (or fetch) here: a backend that does, and for a maildir
+ * the folder configured? */
+bool xport_can_send(const struct xport *x);
+bool xport_can_fetch(const struct xport *x);
+
 /* The transport whose row is o, or NULL. */
 struct xport *spooler_xport_of(struct spooler *sp, const struct status_obj *o);
 

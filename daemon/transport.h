@@ -43,7 +43,10 @@ struct transport_env {
 };
 
 /* Upload one message: the recipients of msg whose unit is `unit` are
- * this transport's.  done is called exactly once, on the loop. */
+ * this transport's.  done is called exactly once, on the loop, and not
+ * from inside send (only an allocation failure answers at once).  req and
+ * what it points to need to live only during the call: the backend copies
+ * what it keeps. */
 struct xp_send {
 	const struct qmsg *msg;
 	int unit;
@@ -55,7 +58,12 @@ struct xp_send {
 /* Download: for each new message the backend puts its bytes in a file and
  * calls import; the spooler copies it into the inbound queue and calls
  * imported(xpctx, S_OK) once durable — only then may the backend delete
- * the message at its source.  When nothing is left, done (once). */
+ * the message at its source.  One import at a time: the next comes after
+ * imported, and path stays valid until then.  Any other hr stops the
+ * fetch.  When nothing is left, done
+ * (once, as for send) with fetched, the messages imported, and r: XP_SENT
+ * when all went well (fetched may be 0), XP_DEFERRED with words when it
+ * stopped on an error, XP_NOT_ME when this instance does not receive. */
 struct xp_fetch {
 	void (*import)(void *ctx, const char *path,
 		       void (*imported)(void *xpctx, HRESULT hr), void *xpctx);
@@ -65,9 +73,12 @@ struct xp_fetch {
 
 struct transport_backend {
 	const char *name;
-	/* A new instance for tc; NULL with err on failure. */
+	/* A new instance for tc; NULL with err on failure.  May block briefly
+	 * (mkdir): called at start or on a reload. */
 	void *(*open)(const struct transport_config *tc, const struct transport_env *env,
 		      char *err, size_t errlen);
+	/* No done is called after close, even for work in flight; close may
+	 * be called from inside a done. */
 	void (*close)(void *xp);
 	void (*send)(void *xp, struct xp_send *req);	/* NULL: cannot send */
 	void (*fetch)(void *xp, struct xp_fetch *req);	/* NULL: cannot fetch */

@@ -204,11 +204,14 @@ START_TEST(spooler_rows)
 		"[transport:last]\ntype = pipe\ncommand = /bin/true\nprefer_last = yes\n"
 		"[transport:relay]\ntype = smtp\nurl = smtp://127.0.0.1:2525\nusername = bob\n"
 		"password_file = /nonexistent/pass\n"
-		"[transport:inbox]\ntype = imap\nurl = imap://127.0.0.1/INBOX\n";
+		"[transport:inbox]\ntype = imap\nurl = imap://127.0.0.1/INBOX\n"
+		"[transport:local]\ntype = maildir\ndeliver_to = @/out\n";
 	char dir[] = "/tmp/check_status_table.XXXXXX", text[1024], err[512];
+	struct event_base *base = event_base_new();
 	struct config cfg;
 	struct spooler *sp;
 	struct status_table *st;
+	struct status_obj *o;
 	const char *p;
 	size_t n = 0;
 
@@ -217,10 +220,10 @@ START_TEST(spooler_rows)
 		n += (size_t)(*p == '@' ? sprintf(text + n, "%s", dir) : sprintf(text + n, "%c", *p));
 	ck_assert_msg(config_load_string(text, "test.conf", &cfg, err, sizeof(err)) == 0, "%s",
 		      err);
-	sp = spooler_new(&cfg, err, sizeof(err));
+	sp = spooler_new(base, &cfg, err, sizeof(err));
 	ck_assert_msg(sp != NULL, "%s", err);
 	st = spooler_status_table(sp);
-	ck_assert_uint_eq(status_table_count(st), 6);
+	ck_assert_uint_eq(status_table_count(st), 7);
 	ck_assert_uint_eq(status_table_row(st, 0)->resource_type, MAPI_SUBSYSTEM);
 	ck_assert_uint_eq(status_table_row(st, 0)->methods, STATUS_VALIDATE_STATE);
 	ck_assert_uint_eq(status_table_row(st, 1)->resource_type, MAPI_SPOOLER);
@@ -230,25 +233,31 @@ START_TEST(spooler_rows)
 	/* profile order, prefer_last last */
 	ck_assert_str_eq(status_table_row(st, 3)->name, "relay");
 	ck_assert_str_eq(status_table_row(st, 4)->name, "inbox");
-	ck_assert_str_eq(status_table_row(st, 5)->name, "last");
-	ck_assert_uint_eq(status_table_row(st, 5)->resource_flags, STATUS_XP_PREFER_LAST);
-	/* A pipe cannot flush itself; a transport with a password file can
-	 * change it. */
-	ck_assert_uint_eq(status_table_row(st, 5)->methods, STATUS_VALIDATE_STATE);
-	ck_assert_uint_eq(status_table_row(st, 3)->methods,
-			  STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES | STATUS_CHANGE_PASSWORD);
+	ck_assert_str_eq(status_table_row(st, 5)->name, "local");
+	ck_assert_str_eq(status_table_row(st, 6)->name, "last");
+	for (size_t i = 3; i < 7; i++)
+		ck_assert_uint_eq(status_table_row(st, i)->resource_type, MAPI_TRANSPORT_PROVIDER);
+	ck_assert_uint_eq(status_table_row(st, 6)->resource_flags, STATUS_XP_PREFER_LAST);
 	ck_assert_str_eq(status_table_row(st, 3)->identity, "bob");
 	ck_assert_str_eq(status_table_row(st, 3)->dll_name, "smtp");
-	for (size_t i = 3; i < 6; i++) {
-		struct status_obj *o = status_table_row(st, i);
-
-		ck_assert_uint_eq(o->resource_type, MAPI_TRANSPORT_PROVIDER);
-		/* This build runs no transport yet: listed, not available. */
+	/* Types this build cannot run: listed, not available, saying so. */
+	for (size_t i = 3; i < 5; i++) {
+		o = status_table_row(st, i);
 		ck_assert_uint_eq(o->status_code & STATUS_AVAILABLE, 0);
+		ck_assert_uint_eq(o->methods, STATUS_VALIDATE_STATE);
 		ck_assert_ptr_nonnull(strstr(o->status_string, "Unavailable"));
 	}
+	/* A maildir flushes itself and sends; a pipe sends, but is flushed
+	 * through the spooler. */
+	o = status_table_row(st, 5);
+	ck_assert_uint_eq(o->methods, STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES);
+	ck_assert_uint_eq(o->status_code, STATUS_AVAILABLE | STATUS_OUTBOUND_ENABLED);
+	o = status_table_row(st, 6);
+	ck_assert_uint_eq(o->methods, STATUS_VALIDATE_STATE);
+	ck_assert_uint_eq(o->status_code, STATUS_AVAILABLE | STATUS_OUTBOUND_ENABLED);
 	spooler_free(sp);
 	config_free(&cfg);
+	event_base_free(base);
 	snprintf(text, sizeof(text), "rm -rf %s", dir);
 	ck_assert_int_eq(system(text), 0);
 }
