@@ -299,6 +299,7 @@ op_status_flush_queues(struct spooler *sp, struct request *req, json_object *msg
 	BYTE *target = NULL;
 	ULONG flags, target_len = 0, flush_id;
 	char err[512];
+	bool async;
 	HRESULT hr;
 
 	if ((o = request_object(sp, req, msg)) == NULL ||
@@ -324,6 +325,7 @@ op_status_flush_queues(struct spooler *sp, struct request *req, json_object *msg
 		f->req = req;
 	}
 	cb.ctx = f;
+	async = f->cl != NULL;
 	hr = flush_start(sp, o, t != NULL, target, target_len, flags, &cb, &flush_id, err,
 			 sizeof(err));
 	MAPIFreeBuffer(target);
@@ -334,7 +336,9 @@ op_status_flush_queues(struct spooler *sp, struct request *req, json_object *msg
 		control_fail(req, hr, "%s", err);
 		return;
 	}
-	if (f->cl != NULL) {
+	/* Synchronous: f and req may be gone already (a flush with nothing
+	 * to do ends inside flush_start). */
+	if (async) {
 		json_object *body = json_object_new_object();
 
 		json_object_object_add(body, "flush_id", json_object_new_int64(flush_id));

@@ -14,6 +14,17 @@
  * committed together: one batch is written, then one syncfs() on the
  * spool's file system, then renamed, then the folders synced, and only then
  * are the callers told (group commit).  All of it runs on the worker pool.
+ *
+ * Threading and ownership: every function here is for the loop's thread.
+ * spool_add, spool_update and spool_remove take what they need from m at
+ * the call (the envelope is formatted then, the bytes copied), so the
+ * caller may change or free m at once.  Each calls done (which may be
+ * NULL) exactly once, on the loop, in a later callback; the one exception:
+ * when not even the bookkeeping for the request can be allocated, done
+ * runs before the call returns, with MAPI_E_NOT_ENOUGH_MEMORY.  Requests
+ * take effect in the order they were made; done functions may make more,
+ * which go into the next batch.  Nothing is issued for a message after
+ * its spool_remove.
  */
 #ifndef MAPISPOOLD_SPOOL_H
 #define MAPISPOOLD_SPOOL_H
@@ -29,9 +40,11 @@
 #define SPOOL_ID_LEN 20
 /* Bounds that make every envelope small and every parse cheap. */
 #define SPOOL_MAX_RCPTS 1000
-#define SPOOL_MAX_ADDRESS 512
-#define SPOOL_MAX_ERROR 512
-#define SPOOL_MAX_ENV (1024 * 1024)
+#define SPOOL_MAX_UNITS 64		/* one per transport: CONFIG_MAX_TRANSPORTS */
+#define SPOOL_MAX_ADDRESS 512		/* bytes of an address or the sender */
+#define SPOOL_MAX_NAME 64		/* bytes of a transport name or addrtype */
+#define SPOOL_MAX_ERROR 512		/* bytes of last_error */
+#define SPOOL_MAX_ENV (1024 * 1024)	/* bytes of an envelope file */
 
 enum spool_queue {
 	SPOOL_OUTBOUND,
@@ -59,7 +72,7 @@ struct qunit {
 
 struct qrcpt {
 	char *address;
-	char *addrtype;		/* PR_ADDRTYPE, e.g. "SMTP" */
+	char *addrtype;		/* PR_ADDRTYPE, e.g. "SMTP" (NULL is written as "") */
 	int unit;		/* index in units; -1: no transport took it */
 };
 
@@ -68,8 +81,8 @@ struct qmsg {
 	char id[SPOOL_ID_LEN + 1];
 	enum spool_queue queue;
 	int64_t queued;		/* ms since the epoch */
-	uint64_t size;		/* bytes of ID.eml */
-	char *sender;		/* "" for the null sender */
+	uint64_t size;		/* bytes of ID.eml: set it before spool_add */
+	char *sender;		/* "" for the null sender (NULL is written as "") */
 	char *source;		/* inbound: the transport it came from, else NULL */
 	struct qrcpt *rcpts;
 	size_t n_rcpts;
@@ -81,9 +94,14 @@ struct spool;
 
 typedef void (*spool_done_fn)(void *ctx, HRESULT hr, const char *error);
 
-/* Open (creating the folders) the spool in dir.  Synchronous: at start. */
+/* Open (creating the folders) the spool in dir.  Synchronous: at start.
+ * Batches run on workers, and their results come back on its loop. */
 struct spool *spool_open(const char *dir, struct worker_pool *workers, char *err,
 			 size_t errlen);
+
+/* Requests not yet done are dropped without their done being called.  A
+ * batch may be on a worker thread until worker_pool_free(workers) returns:
+ * free the pool first. */
 void spool_close(struct spool *s);
 
 /* A fresh message ID. */
@@ -91,35 +109,54 @@ void spool_new_id(struct spool *s, char id[SPOOL_ID_LEN + 1]);
 
 /* Recover at start (synchronous, before serving): discard tmp/, load every
  * message of both queues and hand each to found (which takes ownership),
- * set torn or invalid ones aside into corrupt/ with a log line.  Returns
- * the number loaded, -1 with err on failure. */
+ * set torn or invalid ones aside into corrupt/ with a log line, remove
+ * bytes left without an envelope.  Messages come in directory order, not
+ * sorted.  Returns the number loaded, -1 with err if a folder cannot be
+ * read. */
 typedef void (*spool_found_fn)(void *ctx, struct qmsg *m);
 long spool_recover(struct spool *s, spool_found_fn found, void *ctx, char *err,
 		   size_t errlen);
 
 /* Commit a new message: data (len bytes, or the file src_path when data is
- * NULL — copied, not moved) and m's envelope.  done(ctx, S_OK) once
- * durable; MAPI_E_NOT_ENOUGH_DISK or MAPI_E_DISK_ERROR with words when not
- * (nothing is left behind then). */
+ * NULL — copied, not moved) and m's envelope; m->size must be the number
+ * of bytes.  done(ctx, S_OK, NULL) once durable; when not, nothing is left
+ * behind and error says why (valid during the call only):
+ * MAPI_E_NOT_ENOUGH_DISK (disk full or quota), MAPI_E_DISK_ERROR (any
+ * other I/O error, or the bytes were not m->size), MAPI_E_INVALID_PARAMETER
+ * (m breaks a SPOOL_MAX_* bound), MAPI_E_NOT_ENOUGH_MEMORY. */
 void spool_add(struct spool *s, const struct qmsg *m, const void *data, size_t len,
 	       const char *src_path, spool_done_fn done, void *ctx);
 
-/* Replace m's envelope with its current state, durably. */
+/* Replace m's envelope with its current state, durably.  Errors as for
+ * spool_add, and MAPI_E_NOT_FOUND when m is not in its queue (its add
+ * failed); on a disk error the old or the new envelope may be on disk. */
 void spool_update(struct spool *s, const struct qmsg *m, spool_done_fn done, void *ctx);
 
 /* Remove m's files (after the last transport confirmed it, or the store
- * took it). */
+ * took it); done once the removal is durable.  Files already gone are not
+ * an error. */
 void spool_remove(struct spool *s, const struct qmsg *m, spool_done_fn done, void *ctx);
 
 /* The path of m's bytes, for a transport to read. */
 int spool_data_path(const struct spool *s, const struct qmsg *m, char *buf, size_t len);
 
-/* The envelope file's text and back (exposed for tests and fuzzing). */
+/* The envelope file's text and back (exposed for tests and fuzzing).
+ * The text is canonical: parse accepts exactly what format writes, so
+ * format(parse(t)) == t for every t parse accepts.  format: malloc'd, NULL
+ * (errno EINVAL) if m breaks a bound or (ENOMEM) out of memory.  parse:
+ * any bytes; NULL with err unless a complete, valid envelope. */
 char *spool_env_format(const struct qmsg *m, size_t *len);
 struct qmsg *spool_env_parse(const char *text, size_t len, char *err, size_t errlen);
 
+/* Batches submitted so far: with ops, it shows how many share a sync. */
+unsigned long spool_batches(const struct spool *s);
+
 struct qmsg *qmsg_new(void);
+struct qmsg *qmsg_dup(const struct qmsg *m);	/* deep; NULL if out of memory */
 void qmsg_free(struct qmsg *m);
+
+/* The index of transport's unit in m, -1 if none. */
+int spool_unit_find(const struct qmsg *m, const char *transport);
 
 const char *unit_state_name(enum unit_state s);
 

@@ -411,7 +411,6 @@ spooler_profile_name(const struct spooler *sp)
 struct submitting {
 	struct spooler *sp;
 	struct qmsg *m;
-	char *data;
 	size_t undeliverable;
 	spooler_reply_fn reply;
 	void *ctx;
@@ -473,7 +472,6 @@ submit_answer(struct submitting *st)
 				flush_background(x, true, false);
 		}
 	}
-	free(st->data);
 	free(st);
 }
 
@@ -493,14 +491,12 @@ submit_committed(void *ctx, HRESULT hr, const char *error)
 	if (FAILED(hr)) {
 		st->reply(st->ctx, hr, NULL, error ? error : hr_describe(hr));
 		qmsg_free(st->m);
-		free(st->data);
 		free(st);
 		return;
 	}
 	if (queue_insert(sp->queue, st->m) == -1) {
 		st->reply(st->ctx, MAPI_E_NOT_ENOUGH_MEMORY, NULL, "out of memory");
 		qmsg_free(st->m);
-		free(st->data);
 		free(st);
 		return;
 	}
@@ -606,10 +602,11 @@ spooler_submit(struct spooler *sp, const char *sender, const struct submit_rcpt 
 		goto fail;
 	st->sp = sp;
 	st->m = m;
-	st->data = data;
 	st->reply = reply;
 	st->ctx = ctx;
+	/* The spool copies the bytes at once. */
 	spool_add(sp->spool, m, data, len, NULL, submit_committed, st);
+	free(data);
 	return;
 fail:
 	qmsg_free(m);
