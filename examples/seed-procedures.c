@@ -4,9 +4,9 @@
  * MAPI's headers and calls.  Build: cc seed-procedures.c
  * $(pkg-config --cflags --libs mapispool)
  *
- * Procedure 1 finds the spooler's status object; procedure 2 visits every
- * transport and decides whether it flushes its own queues or is flushed
- * by the spooler with its entry ID as the target.
+ * Procedure 1 finds the spooler's status object and flushes every queue
+ * through it; procedure 2 visits every transport and flushes it with its
+ * own FlushQueues, or with the spooler's and its entry ID as the target.
  */
 #include <stdio.h>
 
@@ -69,9 +69,9 @@ done:
 	return hr;
 }
 
-/* Procedure 2, steps 1-5: each transport, and who flushes it. */
+/* Procedure 2: each transport, flushed by itself or by the spooler. */
 static HRESULT
-visit_transports(LPMAPISESSION lpSession)
+visit_transports(LPMAPISESSION lpSession, LPMAPISTATUS lpSpooler)
 {
 	HRESULT hr;
 	LPMAPITABLE lpTable = NULL;
@@ -110,11 +110,24 @@ visit_transports(LPMAPISESSION lpSession)
 		hr = IMAPIStatus_GetProps(lpStatus, (LPSPropTagArray)&sptMethods, 0, &cValues,
 					  &lpMethods);
 		if (SUCCEEDED(hr)) {
-			if (lpMethods[0].Value.l & STATUS_FLUSH_QUEUES)
-				printf("  %-16s its own FlushQueues\n", lpProps[2].Value.lpszA);
-			else
-				printf("  %-16s the spooler's FlushQueues, target = its entry ID\n",
-				       lpProps[2].Value.lpszA);
+			/* 5.3 its own FlushQueues, else the spooler's with the
+			 * transport's entry ID as the target */
+			if (PROP_TYPE(lpMethods[0].ulPropTag) == PT_LONG &&
+			    (lpMethods[0].Value.l & STATUS_FLUSH_QUEUES)) {
+				hr = IMAPIStatus_FlushQueues(lpStatus, 0, 0, NULL,
+							     FLUSH_NO_UI | FLUSH_UPLOAD |
+								     FLUSH_DOWNLOAD);
+				printf("  %-16s its own FlushQueues: %s\n",
+				       lpProps[2].Value.lpszA, mapispool_strerror(hr));
+			} else {
+				hr = IMAPIStatus_FlushQueues(lpSpooler, 0,
+							     lpProps[0].Value.bin.cb,
+							     (LPENTRYID)lpProps[0].Value.bin.lpb,
+							     FLUSH_NO_UI | FLUSH_UPLOAD |
+								     FLUSH_DOWNLOAD);
+				printf("  %-16s the spooler's FlushQueues, target = its entry ID:"
+				       " %s\n", lpProps[2].Value.lpszA, mapispool_strerror(hr));
+			}
 		}
 		MAPIFreeBuffer(lpMethods);
 		IMAPIStatus_Release(lpStatus);
@@ -155,7 +168,15 @@ main(void)
 	}
 	printf("procedure 1: opened the spooler's status object (entry ID of %u bytes)\n",
 	       (unsigned)lpRow->aRow[0].lpProps[0].Value.bin.cb);
-	hr = visit_transports(lpSession);
+	/* 6. flush every queue, without UI, both directions */
+	hr = IMAPIStatus_FlushQueues(lpSpooler, 0, 0, NULL,
+				     FLUSH_NO_UI | FLUSH_UPLOAD | FLUSH_DOWNLOAD);
+	printf("procedure 1: the spooler's FlushQueues: %s\n", mapispool_strerror(hr));
+	if (FAILED(hr)) {
+		report("procedure 1", hr);
+		goto out;
+	}
+	hr = visit_transports(lpSession, lpSpooler);
 	if (FAILED(hr)) {
 		report("procedure 2", hr);
 		goto out;

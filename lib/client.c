@@ -21,6 +21,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -258,21 +259,39 @@ client_grow(struct client *c)
 	return 0;
 }
 
-/* Wait for bytes and append them to the buffer.  S_OK also when a signal
- * interrupted the wait: the caller loops. */
+/* Milliseconds left until deadline (NULL: no limit, -1), for poll. */
+static int
+ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	int64_t ms;
+
+	if (deadline == NULL)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* Wait until deadline for bytes and append them to the buffer.  *idle is
+ * set when none came: the time ran out or a signal interrupted the wait. */
 static HRESULT
-client_fill(struct client *c, char *err, size_t errlen)
+client_fill(struct client *c, const struct timespec *deadline, bool *idle, char *err,
+	    size_t errlen)
 {
 	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 	ssize_t n;
+	int ready;
 
+	*idle = false;
 	if (c->len == c->cap && client_grow(c) == -1)
 		return client_fail(c, MAPI_E_NOT_ENOUGH_MEMORY, err, errlen,
 				   "no memory for a line from mapispoold");
-	if (poll(&pfd, 1, -1) == -1) {
-		if (errno == EINTR)
-			return S_OK;
-		return client_fail(c, MAPI_E_NETWORK_ERROR, err, errlen, "poll: %m");
+	if ((ready = poll(&pfd, 1, ms_left(deadline))) <= 0) {
+		if (ready == -1 && errno != EINTR)
+			return client_fail(c, MAPI_E_NETWORK_ERROR, err, errlen, "poll: %m");
+		*idle = true;
+		return S_OK;
 	}
 	if ((n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0)) == -1) {
 		if (errno == EINTR || errno == EAGAIN)
@@ -286,23 +305,30 @@ client_fill(struct client *c, char *err, size_t errlen)
 	return S_OK;
 }
 
-/* The next line from the daemon, parsed. */
+/* The next line from the daemon, parsed.  With interruptible, *msg is
+ * NULL when no whole line came before deadline (NULL: none) or a signal
+ * interrupted the wait; otherwise only a line or a failure ends it. */
 static HRESULT
-client_read(struct client *c, json_object **msg, char *err, size_t errlen)
+client_read(struct client *c, const struct timespec *deadline, bool interruptible,
+	    json_object **msg, char *err, size_t errlen)
 {
 	char perr[256];
 	size_t linelen;
 	char *nl;
+	bool idle;
 	HRESULT hr;
 
+	*msg = NULL;
 	while ((nl = memchr(c->buf + c->scanned, '\n', c->len - c->scanned)) == NULL) {
 		c->scanned = c->len;
 		if (c->len > CLIENT_MAX_LINE)
 			return client_fail(c, MAPI_E_TOO_BIG, err, errlen,
 					   "a line from mapispoold is longer than %d bytes",
 					   CLIENT_MAX_LINE);
-		if ((hr = client_fill(c, err, errlen)) != S_OK)
+		if ((hr = client_fill(c, deadline, &idle, err, errlen)) != S_OK)
 			return hr;
+		if (idle && interruptible)
+			return S_OK;
 	}
 	linelen = (size_t)(nl - c->buf);
 	*msg = proto_parse_line(c->buf, linelen, perr, sizeof perr);
@@ -323,7 +349,7 @@ client_hello(struct client *c, char *err, size_t errlen)
 
 	/* Until the hello, whatever goes wrong means mapispoold was not
 	 * reached. */
-	if ((hr = client_read(c, &hello, err, errlen)) != S_OK) {
+	if ((hr = client_read(c, NULL, false, &hello, err, errlen)) != S_OK) {
 		if (hr == MAPI_E_END_OF_SESSION)
 			snprintf(err, errlen, "%s closed the connection before saying hello",
 				 c->path);
@@ -452,9 +478,44 @@ client_reply(json_object *msg, json_object **reply, char *err, size_t errlen)
 	return hr;
 }
 
+/* The reply to id if a hook's nested call queued it while reading for
+ * its own, or NULL. */
+static json_object *
+client_unqueue_reply(struct client *c, int64_t id)
+{
+	struct queued *q;
+	json_object *msg;
+
+	STAILQ_FOREACH(q, &c->queue, entry) {
+		if (client_is_reply(q->msg, id)) {
+			STAILQ_REMOVE(&c->queue, q, queued, entry);
+			c->queued--;
+			msg = q->msg;
+			free(q);
+			return msg;
+		}
+	}
+	return NULL;
+}
+
+/* Queue the lines that have arrived and not been read yet, without
+ * waiting: what came before a request is not about it. */
+static HRESULT
+client_queue_arrived(struct client *c, char *err, size_t errlen)
+{
+	struct timespec now;
+	json_object *msg;
+	HRESULT hr;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	while ((hr = client_read(c, &now, true, &msg, err, errlen)) == S_OK && msg != NULL)
+		client_queue(c, msg);
+	return hr;
+}
+
 HRESULT
-client_call(struct client *c, const char *op, json_object *params, json_object **reply,
-	    char *err, size_t errlen)
+client_call_hook(struct client *c, const char *op, json_object *params, client_hook *hook,
+		 void *ctx, json_object **reply, char *err, size_t errlen)
 {
 	int64_t id = c->next_id;
 	json_object *req, *msg;
@@ -465,6 +526,8 @@ client_call(struct client *c, const char *op, json_object *params, json_object *
 		snprintf(err, errlen, "the connection to mapispoold is closed");
 		return MAPI_E_END_OF_SESSION;
 	}
+	if (hook != NULL && (hr = client_queue_arrived(c, err, errlen)) != S_OK)
+		return hr;
 	if ((req = json_object_new_object()) == NULL)
 		return MAPI_E_NOT_ENOUGH_MEMORY;
 	c->next_id++;
@@ -479,12 +542,66 @@ client_call(struct client *c, const char *op, json_object *params, json_object *
 	if (hr != S_OK)
 		return hr;
 	for (;;) {
-		if ((hr = client_read(c, &msg, err, errlen)) != S_OK)
+		if ((hr = client_read(c, NULL, false, &msg, err, errlen)) != S_OK)
 			return hr;
 		if (client_is_reply(msg, id))
 			return client_reply(msg, reply, err, errlen);
-		client_queue(c, msg);
+		if (hook == NULL || !hook(ctx, msg)) {
+			client_queue(c, msg);
+			continue;
+		}
+		json_object_put(msg);
+		/* The hook may have called the library on this connection. */
+		if (c->fd == -1) {
+			snprintf(err, errlen, "the connection to mapispoold is closed");
+			return MAPI_E_END_OF_SESSION;
+		}
+		if ((msg = client_unqueue_reply(c, id)) != NULL)
+			return client_reply(msg, reply, err, errlen);
 	}
+}
+
+HRESULT
+client_call(struct client *c, const char *op, json_object *params, json_object **reply,
+	    char *err, size_t errlen)
+{
+	return client_call_hook(c, op, params, NULL, NULL, reply, err, errlen);
+}
+
+HRESULT
+client_next(struct client *c, int timeout_ms, json_object **msg, char *err, size_t errlen)
+{
+	struct timespec deadline;
+	struct queued *q;
+
+	*msg = NULL;
+	if ((q = STAILQ_FIRST(&c->queue)) != NULL) {
+		STAILQ_REMOVE_HEAD(&c->queue, entry);
+		c->queued--;
+		*msg = q->msg;
+		free(q);
+		return S_OK;
+	}
+	if (c->fd == -1) {
+		snprintf(err, errlen, "the connection to mapispoold is closed");
+		return MAPI_E_END_OF_SESSION;
+	}
+	if (timeout_ms < 0)
+		return client_read(c, NULL, true, msg, err, errlen);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	return client_read(c, &deadline, true, msg, err, errlen);
+}
+
+int
+client_fd(const struct client *c)
+{
+	return c->fd;
 }
 
 /* ---- Values ---- */
@@ -515,6 +632,62 @@ tags_from_keys(json_object *obj, bool unicode, LPSPropTagArray *out, char *err,
 		tags->aulPropTag[tags->cValues++] = tag;
 	}
 	*out = tags;
+	return S_OK;
+}
+
+int64_t
+member_int(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return 0;
+	return json_object_get_int64(v);
+}
+
+const char *
+member_string(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+bool
+member_bool(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_boolean) &&
+	       json_object_get_boolean(v);
+}
+
+HRESULT
+member_hr(json_object *o, const char *key, HRESULT dflt)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return dflt;
+	/* As client_reply reads "hr": an unsigned spelling wraps the same. */
+	return (HRESULT)(uint32_t)json_object_get_int64(v);
+}
+
+HRESULT
+string_more(const char *s, void *parent, LPSTR *out)
+{
+	size_t n;
+	void *p;
+
+	*out = NULL;
+	if (s == NULL)
+		return S_OK;
+	n = strlen(s) + 1;
+	if (n > UINT32_MAX || MAPIAllocateMore((ULONG)n, parent, &p) != S_OK)
+		return MAPI_E_NOT_ENOUGH_MEMORY;
+	*out = memcpy(p, s, n);
 	return S_OK;
 }
 

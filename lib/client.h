@@ -5,13 +5,16 @@
  *
  * A call into the library runs to completion on the caller's thread: it
  * sends one request, reads lines until the reply with its id comes, and
- * queues whatever else arrived (events, replies to other ids) for later.
+ * queues whatever else arrived (events, replies to other ids) for
+ * mapispool_dispatch, which hands events to advise sinks and the UI
+ * callback, also on the caller's thread.
  */
 #ifndef MAPISPOOL_CLIENT_H
 #define MAPISPOOL_CLIENT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <json-c/json.h>
 #include <mapispool/mapispool.h>
 
@@ -43,6 +46,24 @@ void client_close(struct client *c);
 HRESULT client_call(struct client *c, const char *op, json_object *params,
 		    json_object **reply, char *err, size_t errlen);
 
+/* Offered each line that is not the reply while a call waits: true if the
+ * hook handled it (the client then puts it), false to queue it. */
+typedef bool client_hook(void *ctx, json_object *msg);
+
+/* client_call that offers the lines read meanwhile to hook first. */
+HRESULT client_call_hook(struct client *c, const char *op, json_object *params,
+			 client_hook *hook, void *ctx, json_object **reply, char *err,
+			 size_t errlen);
+
+/* The next line, queued or arriving within timeout_ms (-1: no limit), for
+ * the caller to put.  *msg is NULL when none came in time or a signal
+ * interrupted the wait.  Failures are client_call's. */
+HRESULT client_next(struct client *c, int timeout_ms, json_object **msg, char *err,
+		    size_t errlen);
+
+/* The socket, or -1 once the connection is gone. */
+int client_fd(const struct client *c);
+
 /* ---- Objects ---- */
 
 /* What an object is; the values are distinct words so that a pointer to
@@ -51,6 +72,7 @@ enum obj_kind {
 	OBJ_SESSION = 0x5345534e,	/* "SESN" */
 	OBJ_TABLE = 0x5441424c,		/* "TABL" */
 	OBJ_STATUS = 0x53544154,	/* "STAT" */
+	OBJ_SINK = 0x53494e4b,		/* "SINK" */
 };
 
 /* The first member of every object, so that IUnknown_* work on any. */
@@ -97,6 +119,41 @@ HRESULT status_open(LPMAPISESSION s, ULONG cb, const BYTE *eid, LPMAPISTATUS *ou
 /* Free an object whose last reference went (IUnknown_Release). */
 void table_destroy(LPMAPITABLE t);
 void status_destroy(LPMAPISTATUS st);
+void sink_destroy(LPMAPIADVISESINK sink);
+
+/* session_call for FlushQueues: while it waits, flush.progress events
+ * that belong to no FLUSH_ASYNC_OK flush of the session are this flush's,
+ * and go to the UI callback at once (the live progress display). */
+HRESULT session_call_ui(LPMAPISESSION s, const char *op, json_object *params,
+			json_object **reply, char *err, size_t errlen);
+
+/* Has the program registered a UI callback on s? */
+bool session_has_ui(LPMAPISESSION s);
+
+/* A FLUSH_ASYNC_OK flush with that id was accepted: its flush.done is
+ * recorded when mapispool_dispatch delivers it. */
+HRESULT session_flush_started(LPMAPISESSION s, ULONG id);
+
+/* The "transports" of the finished FLUSH_ASYNC_OK flush id, or NULL while
+ * it runs (or when it is too old to be remembered).  Owned by s. */
+json_object *session_flush_transports(LPMAPISESSION s, ULONG id);
+
+/* Route the table.notification events of connection to sink, decoded
+ * for cols (copied); takes a reference to sink. */
+HRESULT session_advise(LPMAPISESSION s, LPMAPITABLE t, ULONG connection,
+		       LPMAPIADVISESINK sink, const SPropTagArray *cols);
+
+/* Unadvise table t's connection: MAPI_E_NOT_FOUND when t has none such.
+ * The sink is released even when the daemon cannot be told. */
+HRESULT session_unadvise(LPMAPISESSION s, LPMAPITABLE t, ULONG connection, char *err,
+			 size_t errlen);
+
+/* Unadvise every connection of t, which is going away. */
+void session_unadvise_table(LPMAPISESSION s, LPMAPITABLE t);
+
+/* Hand one table.notification event to sink's OnNotify, decoded for
+ * cols; the notification's memory is freed when OnNotify returns. */
+void advise_deliver(LPMAPIADVISESINK sink, const SPropTagArray *cols, json_object *ev);
 
 /* ---- Values ---- */
 
@@ -105,6 +162,18 @@ void status_destroy(LPMAPISTATUS st);
  * made PT_UNICODE. */
 HRESULT tags_from_keys(json_object *obj, bool unicode, LPSPropTagArray *out, char *err,
 		       size_t errlen);
+
+/* Lenient readers of a reply's members: a member that is absent or of
+ * another type reads as 0 / NULL (readers ignore what they do not know). */
+int64_t member_int(json_object *o, const char *key);
+const char *member_string(json_object *o, const char *key);
+bool member_bool(json_object *o, const char *key);
+
+/* A reply's HRESULT member (the signed 32-bit value); dflt when absent. */
+HRESULT member_hr(json_object *o, const char *key, HRESULT dflt);
+
+/* A copy of s chained to parent with MAPIAllocateMore (NULL for NULL). */
+HRESULT string_more(const char *s, void *parent, LPSTR *out);
 
 /* UTF-8 to a wide string chained to parent with MAPIAllocateMore
  * (malformed bytes become U+FFFD). */

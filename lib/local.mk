@@ -27,7 +27,7 @@ lib_libmapispool_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 lib_libmapispool_la_LIBADD = lib/libmapicore.la $(JSONC_LIBS)
 # Only MAPI's names and the mapispool_ extensions are exported.
 lib_libmapispool_la_LDFLAGS = -version-info $(LIBMAPISPOOL_LT_VERSION) \
-	-export-symbols-regex '^(MAPI[A-Z]|IMAPI|IUnknown_|IID_|HrQueryAllRows|FreeProws|PpropFindProp|mapispool_)'
+	-export-symbols-regex '^(MAPI[A-Z]|IMAPI|IUnknown_|IID_|HrQueryAllRows|HrAllocAdviseSink|FreeProws|PpropFindProp|mapispool_)'
 
 mapispoolincludedir = $(includedir)/mapispool
 mapispoolinclude_HEADERS = \

@@ -5,13 +5,21 @@
  * A session is one connection to mapispoold.  Tables and status objects
  * hold a reference to their session, so the connection lives until the
  * last object made from it is released (or the session is logged off).
+ *
+ * Events from the daemon reach the program through the session: the UI
+ * callback gets flush progress and the end of FLUSH_ASYNC_OK flushes, and
+ * advise sinks get the status table's notifications, all delivered by
+ * mapispool_dispatch on the caller's thread.
  */
 #include <config.h>
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
+#include <time.h>
 
 #include "client.h"
 #include "protocol.h"
@@ -34,9 +42,34 @@ const IID IID_IMAPIStatus = OLEGUID(0x00020305);
 #define OPEN_FLAGS (MAPI_MODIFY | MAPI_DEFERRED_ERRORS | MAPI_BEST_ACCESS)
 #define LOGOFF_FLAGS (MAPI_LOGOFF_SHARED | MAPI_LOGOFF_UI)
 
+/* Finished FLUSH_ASYNC_OK flushes remembered for mapispool_flush_results;
+ * past this the oldest is forgotten. */
+#define SESSION_MAX_FLUSHES 32
+
+/* A FLUSH_ASYNC_OK flush of this session. */
+struct flush_record {
+	ULONG id;
+	json_object *transports;	/* from its flush.done; NULL while it runs */
+	STAILQ_ENTRY(flush_record) entry;
+};
+
+/* An advise connection: where its notifications go. */
+struct advise_record {
+	ULONG connection;
+	LPMAPITABLE table;		/* not referenced: the table unadvises as it goes */
+	LPMAPIADVISESINK sink;		/* referenced */
+	LPSPropTagArray cols;		/* the table's columns when it advised */
+	LIST_ENTRY(advise_record) entry;
+};
+
 struct IMAPISession {
 	struct obj obj;
 	struct client *client;		/* NULL once logged off */
+	MAPISPOOL_UI_CALLBACK *ui;	/* NULL: every flush is FLUSH_NO_UI */
+	void *ui_ctx;
+	STAILQ_HEAD(, flush_record) flushes;	/* oldest first */
+	size_t nflushes;
+	LIST_HEAD(, advise_record) advises;
 };
 
 /* How many MAPIInitialize calls are not yet matched by MAPIUninitialize.
@@ -95,6 +128,8 @@ session_open(const char *socket, const char *profile, LPMAPISESSION *out, char *
 		return MAPI_E_NOT_ENOUGH_MEMORY;
 	s->obj.kind = OBJ_SESSION;
 	s->obj.refs = 1;
+	STAILQ_INIT(&s->flushes);
+	LIST_INIT(&s->advises);
 	if ((hr = client_open(socket, &s->client, err, errlen)) != S_OK)
 		goto fail;
 	if (profile != NULL && *profile != '\0') {
@@ -177,6 +212,8 @@ kind_has_interface(enum obj_kind kind, REFIID riid)
 		return iid_equal(riid, &IID_IMAPITable);
 	case OBJ_STATUS:
 		return iid_equal(riid, &IID_IMAPIStatus) || iid_equal(riid, &IID_IMAPIProp);
+	case OBJ_SINK:
+		return false;
 	}
 	return false;
 }
@@ -276,8 +313,320 @@ IMAPISession_Release(LPMAPISESSION lpSession)
 static void
 session_destroy(LPMAPISESSION s)
 {
+	struct flush_record *f;
+
+	/* Every table holds a reference to s, so no advise is left. */
+	while ((f = STAILQ_FIRST(&s->flushes)) != NULL) {
+		STAILQ_REMOVE_HEAD(&s->flushes, entry);
+		json_object_put(f->transports);
+		free(f);
+	}
 	client_close(s->client);
 	free(s);
+}
+
+/* ---- Events ---- */
+
+bool
+session_has_ui(LPMAPISESSION s)
+{
+	return s->ui != NULL;
+}
+
+HRESULT
+mapispool_set_ui_callback(LPMAPISESSION lpSession, MAPISPOOL_UI_CALLBACK *lpfnCallback,
+			  LPVOID lpvContext)
+{
+	if (!obj_is(lpSession, OBJ_SESSION))
+		return obj_fail(NULL, MAPI_E_INVALID_PARAMETER,
+				"mapispool_set_ui_callback needs a session");
+	lpSession->ui = lpfnCallback;
+	lpSession->ui_ctx = lpfnCallback != NULL ? lpvContext : NULL;
+	return obj_result(&lpSession->obj, S_OK, NULL);
+}
+
+static struct flush_record *
+flush_find(LPMAPISESSION s, ULONG id)
+{
+	struct flush_record *f;
+
+	STAILQ_FOREACH(f, &s->flushes, entry)
+		if (f->id == id)
+			return f;
+	return NULL;
+}
+
+HRESULT
+session_flush_started(LPMAPISESSION s, ULONG id)
+{
+	struct flush_record *f;
+
+	if ((f = calloc(1, sizeof *f)) == NULL)
+		return MAPI_E_NOT_ENOUGH_MEMORY;
+	f->id = id;
+	STAILQ_INSERT_TAIL(&s->flushes, f, entry);
+	/* A program that never dispatches must not grow without end. */
+	if (++s->nflushes > SESSION_MAX_FLUSHES) {
+		f = STAILQ_FIRST(&s->flushes);
+		STAILQ_REMOVE_HEAD(&s->flushes, entry);
+		json_object_put(f->transports);
+		free(f);
+		s->nflushes--;
+	}
+	return S_OK;
+}
+
+json_object *
+session_flush_transports(LPMAPISESSION s, ULONG id)
+{
+	struct flush_record *f = flush_find(s, id);
+
+	return f != NULL ? f->transports : NULL;
+}
+
+/* A flush.progress event to the UI callback. */
+static void
+ui_progress(LPMAPISESSION s, json_object *msg)
+{
+	int64_t progress = member_int(msg, "progress");
+	const char *transport = member_string(msg, "transport");
+	const char *text = member_string(msg, "text");
+	MAPISPOOL_UI_EVENT ev = {
+		.ulKind = MAPISPOOL_UI_PROGRESS,
+		.ulFlushId = (ULONG)member_int(msg, "flush_id"),
+		.lpszTransport = transport != NULL ? transport : "",
+		.ulProgress = progress < 0 ? 0 : progress > 100 ? 100 : (ULONG)progress,
+		.lpszText = text != NULL ? text : "",
+	};
+
+	s->ui(s->ui_ctx, &ev);
+}
+
+/* Progress of the flush a FlushQueues waits for: any flush that is not
+ * one of the session's FLUSH_ASYNC_OK flushes, since the library makes
+ * one call at a time. */
+static bool
+session_flush_progress(void *ctx, json_object *msg)
+{
+	LPMAPISESSION s = ctx;
+	const char *event = member_string(msg, "event");
+	struct flush_record *f;
+
+	if (s->ui == NULL || event == NULL || strcmp(event, PROTO_EV_FLUSH_PROGRESS) != 0)
+		return false;
+	f = flush_find(s, (ULONG)member_int(msg, "flush_id"));
+	if (f != NULL && f->transports == NULL)
+		return false;
+	ui_progress(s, msg);
+	return true;
+}
+
+HRESULT
+session_call_ui(LPMAPISESSION s, const char *op, json_object *params, json_object **reply,
+		char *err, size_t errlen)
+{
+	if (s->client == NULL) {
+		*reply = NULL;
+		snprintf(err, errlen, "the session has been logged off");
+		return MAPI_E_END_OF_SESSION;
+	}
+	return client_call_hook(s->client, op, params, session_flush_progress, s, reply, err,
+				errlen);
+}
+
+/* flush.done: its results become the flush's, then the UI hears of it. */
+static bool
+deliver_flush_done(LPMAPISESSION s, json_object *msg)
+{
+	MAPISPOOL_UI_EVENT ev = {
+		.ulKind = MAPISPOOL_UI_FLUSH_DONE,
+		.ulFlushId = (ULONG)member_int(msg, "flush_id"),
+		.lpszTransport = "",
+		.lpszText = "",
+		.hResult = member_hr(msg, "hr", S_OK),
+	};
+	struct flush_record *f = flush_find(s, ev.ulFlushId);
+	json_object *transports;
+
+	if (f != NULL) {
+		json_object_put(f->transports);
+		if (json_object_object_get_ex(msg, "transports", &transports) &&
+		    json_object_is_type(transports, json_type_array))
+			f->transports = json_object_get(transports);
+		else
+			f->transports = json_object_new_array();
+	}
+	if (s->ui != NULL)
+		s->ui(s->ui_ctx, &ev);
+	return f != NULL || s->ui != NULL;
+}
+
+static struct advise_record *
+advise_find(LPMAPISESSION s, ULONG connection)
+{
+	struct advise_record *a;
+
+	LIST_FOREACH(a, &s->advises, entry)
+		if (a->connection == connection)
+			return a;
+	return NULL;
+}
+
+static bool
+deliver_table(LPMAPISESSION s, json_object *msg)
+{
+	struct advise_record *a = advise_find(s, (ULONG)member_int(msg, "connection"));
+	LPMAPIADVISESINK sink;
+
+	/* Unadvised already: the event crossed the unadvise on the wire. */
+	if (a == NULL)
+		return false;
+	/* OnNotify may unadvise, and so release the sink it runs in. */
+	sink = a->sink;
+	IMAPIAdviseSink_AddRef(sink);
+	advise_deliver(sink, a->cols, msg);
+	IMAPIAdviseSink_Release(sink);
+	return true;
+}
+
+/* Hand msg to whoever it is for; false when nobody was. */
+static bool
+session_deliver(LPMAPISESSION s, json_object *msg)
+{
+	const char *event = member_string(msg, "event");
+
+	/* No event: a reply nobody waits for any longer. */
+	if (event == NULL)
+		return false;
+	if (strcmp(event, PROTO_EV_FLUSH_PROGRESS) == 0) {
+		if (s->ui == NULL)
+			return false;
+		ui_progress(s, msg);
+		return true;
+	}
+	if (strcmp(event, PROTO_EV_FLUSH_DONE) == 0)
+		return deliver_flush_done(s, msg);
+	if (strcmp(event, PROTO_EV_TABLE) == 0)
+		return deliver_table(s, msg);
+	return false;
+}
+
+HRESULT
+session_advise(LPMAPISESSION s, LPMAPITABLE t, ULONG connection, LPMAPIADVISESINK sink,
+	       const SPropTagArray *cols)
+{
+	struct advise_record *a;
+
+	if ((a = calloc(1, sizeof *a)) == NULL)
+		return MAPI_E_NOT_ENOUGH_MEMORY;
+	if (MAPIAllocateBuffer(CbSPropTagArray(cols), (void **)&a->cols) != S_OK) {
+		free(a);
+		return MAPI_E_NOT_ENOUGH_MEMORY;
+	}
+	memcpy(a->cols, cols, CbSPropTagArray(cols));
+	a->connection = connection;
+	a->table = t;
+	a->sink = sink;
+	IMAPIAdviseSink_AddRef(sink);
+	LIST_INSERT_HEAD(&s->advises, a, entry);
+	return S_OK;
+}
+
+HRESULT
+session_unadvise(LPMAPISESSION s, LPMAPITABLE t, ULONG connection, char *err, size_t errlen)
+{
+	struct advise_record *a = advise_find(s, connection);
+	json_object *params, *reply;
+	HRESULT hr = S_OK;
+
+	if (a == NULL || a->table != t) {
+		snprintf(err, errlen, "the table has no advise connection %u", connection);
+		return MAPI_E_NOT_FOUND;
+	}
+	LIST_REMOVE(a, entry);
+	/* A session that is gone has ended its subscriptions already. */
+	if (s->client != NULL) {
+		params = json_object_new_object();
+		json_object_object_add(params, "connection", json_object_new_int64(connection));
+		hr = client_call(s->client, PROTO_OP_UNADVISE, params, &reply, err, errlen);
+		json_object_put(params);
+		json_object_put(reply);
+	}
+	IMAPIAdviseSink_Release(a->sink);
+	MAPIFreeBuffer(a->cols);
+	free(a);
+	return FAILED(hr) ? hr : S_OK;
+}
+
+void
+session_unadvise_table(LPMAPISESSION s, LPMAPITABLE t)
+{
+	struct advise_record *a, *next;
+	char err[CLIENT_ERR_MAX];
+
+	for (a = LIST_FIRST(&s->advises); a != NULL; a = next) {
+		next = LIST_NEXT(a, entry);
+		if (a->table == t)
+			session_unadvise(s, t, a->connection, err, sizeof err);
+	}
+}
+
+int
+mapispool_event_fd(LPMAPISESSION lpSession)
+{
+	if (!obj_is(lpSession, OBJ_SESSION) || lpSession->client == NULL)
+		return -1;
+	return client_fd(lpSession->client);
+}
+
+/* What is left of timeout_ms since start (-1: no limit). */
+static int
+time_left(int timeout_ms, const struct timespec *start)
+{
+	struct timespec now;
+	int64_t spent;
+
+	if (timeout_ms < 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	spent = (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+	return spent >= timeout_ms ? 0 : timeout_ms - (int)spent;
+}
+
+HRESULT
+mapispool_dispatch(LPMAPISESSION lpSession, int timeout_ms)
+{
+	char err[CLIENT_ERR_MAX] = "";
+	struct timespec start;
+	bool delivered = false;
+	json_object *msg;
+	HRESULT hr;
+
+	if (!obj_is(lpSession, OBJ_SESSION) || timeout_ms < -1)
+		return obj_fail(NULL, MAPI_E_INVALID_PARAMETER,
+				"mapispool_dispatch needs a session and a timeout of -1 or more");
+	/* A callback may release the program's last reference to the session. */
+	IMAPISession_AddRef(lpSession);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		/* A callback may have logged off. */
+		if (lpSession->client == NULL) {
+			snprintf(err, sizeof err, "the session has been logged off");
+			hr = MAPI_E_END_OF_SESSION;
+			break;
+		}
+		/* After the first delivery, only what is there already. */
+		hr = client_next(lpSession->client, delivered ? 0 : time_left(timeout_ms, &start),
+				 &msg, err, sizeof err);
+		if (hr != S_OK || msg == NULL)
+			break;
+		if (session_deliver(lpSession, msg))
+			delivered = true;
+		json_object_put(msg);
+	}
+	hr = obj_result(&lpSession->obj, hr, err);
+	IMAPISession_Release(lpSession);
+	return hr;
 }
 
 /* ---- IUnknown ---- */
@@ -285,7 +634,8 @@ session_destroy(LPMAPISESSION s)
 static bool
 obj_known(const void *o)
 {
-	return obj_is(o, OBJ_SESSION) || obj_is(o, OBJ_TABLE) || obj_is(o, OBJ_STATUS);
+	return obj_is(o, OBJ_SESSION) || obj_is(o, OBJ_TABLE) || obj_is(o, OBJ_STATUS) ||
+	       obj_is(o, OBJ_SINK);
 }
 
 ULONG
@@ -312,6 +662,9 @@ IUnknown_Release(LPUNKNOWN lpUnk)
 		break;
 	case OBJ_STATUS:
 		status_destroy((LPMAPISTATUS)lpUnk);
+		break;
+	case OBJ_SINK:
+		sink_destroy((LPMAPIADVISESINK)lpUnk);
 		break;
 	}
 	return 0;

@@ -2,11 +2,13 @@
  * status.c — IMAPIStatus: a status object of the daemon (the subsystem,
  * the spooler, the store or a transport), named by its entry ID.
  *
- * The object holds nothing but its entry ID and its session: every call
- * asks the daemon, so properties are always current.
+ * The object holds little but its entry ID and its session: every call
+ * asks the daemon, so properties are always current.  What it keeps is
+ * what its last FlushQueues did, for mapispool_flush_results.
  */
 #include <config.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,16 @@ struct IMAPIStatus {
 	LPMAPISESSION session;
 	ULONG cb;			/* the entry ID, sent with every request */
 	BYTE *eid;
+	ULONG flush_id;			/* the daemon's id of the last flush, 0: none */
+	bool flush_async;		/* it was FLUSH_ASYNC_OK: the session has its end */
+	json_object *flush_transports;	/* its "transports" when it was not */
 };
+
+#define FLUSH_FLAGS (FLUSH_UPLOAD | FLUSH_DOWNLOAD | FLUSH_FORCE | FLUSH_NO_UI | FLUSH_ASYNC_OK)
+#define VALIDATE_FLAGS \
+	(SUPPRESS_UI | FORCE_XP_CONNECT | FORCE_XP_DISCONNECT | CONFIG_CHANGED | \
+	 REFRESH_XP_HEADER_CACHE | PROCESS_XP_HEADER_CACHE | ABORT_XP_HEADER_OPERATION | \
+	 SHOW_XP_SESSION_UI)
 
 /* {"entryid":"..."}: the start of every request about this object. */
 static json_object *
@@ -84,6 +95,7 @@ void
 status_destroy(LPMAPISTATUS st)
 {
 	IMAPISession_Release(st->session);
+	json_object_put(st->flush_transports);
 	free(st->eid);
 	free(st);
 }
@@ -186,6 +198,164 @@ IMAPIStatus_SettingsDialog(LPMAPISTATUS lpStatus, ULONG_PTR ulUIParam, ULONG ulF
 		return obj_fail(NULL, MAPI_E_INVALID_PARAMETER, "SettingsDialog needs a status object");
 	return obj_fail(&lpStatus->obj, MAPI_E_NO_SUPPORT,
 			"status objects have no settings dialog; edit mapispool.conf instead");
+}
+
+/* Keep what the flush's reply says it did.  A FLUSH_ASYNC_OK flush that
+ * the daemon runs in the background (on the spooler) replies with its id
+ * only; a transport ignores the flag and replies when done. */
+static HRESULT
+status_flush_keep(LPMAPISTATUS st, json_object *reply, bool async_ok)
+{
+	json_object *transports;
+	bool done = json_object_object_get_ex(reply, "transports", &transports) &&
+		    json_object_is_type(transports, json_type_array);
+
+	json_object_put(st->flush_transports);
+	st->flush_transports = NULL;
+	st->flush_id = (ULONG)member_int(reply, "flush_id");
+	st->flush_async = async_ok && !done;
+	if (st->flush_async)
+		return session_flush_started(st->session, st->flush_id);
+	st->flush_transports = done ? json_object_get(transports) : NULL;
+	return S_OK;
+}
+
+HRESULT
+IMAPIStatus_FlushQueues(LPMAPISTATUS lpStatus, ULONG_PTR ulUIParam, ULONG cbTargetTransport,
+			LPENTRYID lpTargetTransport, ULONG ulFlags)
+{
+	char err[CLIENT_ERR_MAX] = "";
+	json_object *params, *reply;
+	HRESULT hr, khr;
+
+	(void)ulUIParam;
+	if (!obj_is(lpStatus, OBJ_STATUS))
+		return obj_fail(NULL, MAPI_E_INVALID_PARAMETER, "FlushQueues needs a status object");
+	if (ulFlags & ~FLUSH_FLAGS)
+		return obj_fail(&lpStatus->obj, MAPI_E_UNKNOWN_FLAGS,
+				"unknown FlushQueues flags 0x%08x", ulFlags & ~FLUSH_FLAGS);
+	if ((cbTargetTransport == 0) != (lpTargetTransport == NULL))
+		return obj_fail(&lpStatus->obj, MAPI_E_INVALID_PARAMETER,
+				"cbTargetTransport and lpTargetTransport are given together or"
+				" not at all");
+	/* Nobody to show progress to: the daemon need not send it. */
+	if (!session_has_ui(lpStatus->session))
+		ulFlags |= FLUSH_NO_UI;
+	params = status_params(lpStatus->eid, lpStatus->cb);
+	json_object_object_add(params, "flags", json_object_new_int64(ulFlags));
+	if (lpTargetTransport != NULL)
+		json_object_object_add(params, "target_transport",
+				       proto_bin_to_json((const BYTE *)lpTargetTransport,
+							 cbTargetTransport));
+	hr = session_call_ui(lpStatus->session, PROTO_OP_STATUS_FLUSH_QUEUES, params, &reply, err,
+			     sizeof err);
+	json_object_put(params);
+	if (FAILED(hr))
+		return obj_result(&lpStatus->obj, hr, err);
+	khr = status_flush_keep(lpStatus, reply, ulFlags & FLUSH_ASYNC_OK);
+	json_object_put(reply);
+	return obj_result(&lpStatus->obj, FAILED(khr) ? khr : hr, NULL);
+}
+
+HRESULT
+IMAPIStatus_ValidateState(LPMAPISTATUS lpStatus, ULONG_PTR ulUIParam, ULONG ulFlags)
+{
+	char err[CLIENT_ERR_MAX] = "";
+	json_object *params, *reply;
+	HRESULT hr;
+
+	(void)ulUIParam;
+	if (!obj_is(lpStatus, OBJ_STATUS))
+		return obj_fail(NULL, MAPI_E_INVALID_PARAMETER, "ValidateState needs a status object");
+	if (ulFlags & ~VALIDATE_FLAGS)
+		return obj_fail(&lpStatus->obj, MAPI_E_UNKNOWN_FLAGS,
+				"unknown ValidateState flags 0x%08x", ulFlags & ~VALIDATE_FLAGS);
+	params = status_params(lpStatus->eid, lpStatus->cb);
+	json_object_object_add(params, "flags", json_object_new_int64(ulFlags));
+	hr = session_call(lpStatus->session, PROTO_OP_STATUS_VALIDATE_STATE, params, &reply, err,
+			  sizeof err);
+	json_object_put(params);
+	json_object_put(reply);
+	return obj_result(&lpStatus->obj, hr, err);
+}
+
+static ULONG
+count_member(json_object *o, const char *key)
+{
+	int64_t v = member_int(o, key);
+
+	return v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (ULONG)v;
+}
+
+/* The "transports" of a flush as MAPISPOOL_FLUSH_RESULTs, in one block. */
+static HRESULT
+flush_results_decode(json_object *transports, ULONG *n, MAPISPOOL_FLUSH_RESULT **out)
+{
+	size_t len = json_object_array_length(transports), i;
+	MAPISPOOL_FLUSH_RESULT *results, *r;
+	const char *name;
+	json_object *t;
+
+	if (len == 0)
+		return S_OK;
+	if (len > UINT32_MAX / sizeof *results ||
+	    MAPIAllocateBuffer((ULONG)(len * sizeof *results), (void **)&results) != S_OK)
+		return MAPI_E_NOT_ENOUGH_MEMORY;
+	memset(results, 0, len * sizeof *results);
+	for (i = 0, r = results; i < len; i++) {
+		t = json_object_array_get_idx(transports, i);
+		if (!json_object_is_type(t, json_type_object))
+			continue;
+		name = member_string(t, "name");
+		if (string_more(name != NULL ? name : "", results, &r->lpszTransport) != S_OK ||
+		    string_more(member_string(t, "message"), results, &r->lpszError) != S_OK) {
+			MAPIFreeBuffer(results);
+			return MAPI_E_NOT_ENOUGH_MEMORY;
+		}
+		r->hResult = member_hr(t, "hr", S_OK);
+		r->fSkipped = member_bool(t, "skipped");
+		r->cSent = count_member(t, "sent");
+		r->cDeferred = count_member(t, "deferred");
+		r->cFailed = count_member(t, "failed");
+		r->cReceived = count_member(t, "received");
+		r->cDelivered = count_member(t, "delivered");
+		r++;
+	}
+	*n = (ULONG)(r - results);
+	*out = results;
+	return S_OK;
+}
+
+HRESULT
+mapispool_flush_results(LPMAPISTATUS lpStatus, ULONG *lpcResults,
+			MAPISPOOL_FLUSH_RESULT **lppResults)
+{
+	json_object *transports;
+
+	if (!obj_is(lpStatus, OBJ_STATUS) || lpcResults == NULL || lppResults == NULL)
+		return obj_fail(NULL, MAPI_E_INVALID_PARAMETER,
+				"mapispool_flush_results needs a status object and somewhere to"
+				" put the results");
+	*lpcResults = 0;
+	*lppResults = NULL;
+	transports = lpStatus->flush_async
+			     ? session_flush_transports(lpStatus->session, lpStatus->flush_id)
+			     : lpStatus->flush_transports;
+	if (transports == NULL)
+		return obj_result(&lpStatus->obj, S_OK, NULL);
+	return obj_result(&lpStatus->obj,
+			  flush_results_decode(transports, lpcResults, lppResults), NULL);
+}
+
+HRESULT
+mapispool_flush_id(LPMAPISTATUS lpStatus, ULONG *lpulFlushId)
+{
+	if (!obj_is(lpStatus, OBJ_STATUS) || lpulFlushId == NULL)
+		return obj_fail(NULL, MAPI_E_INVALID_PARAMETER,
+				"mapispool_flush_id needs a status object and somewhere to put"
+				" the id");
+	*lpulFlushId = lpStatus->flush_id;
+	return obj_result(&lpStatus->obj, S_OK, NULL);
 }
 
 HRESULT

@@ -7,6 +7,9 @@
  * a cursor through the snapshot, so paging costs no further round trips
  * and sees one consistent table.  Going back to the beginning drops the
  * snapshot, so that a new pass sees the daemon's current rows.
+ *
+ * Advise subscribes the view as it is then (columns and restriction) to
+ * the daemon's notifications; the session routes them to the sink.
  */
 #include <config.h>
 
@@ -54,6 +57,8 @@ table_new(LPMAPISESSION s, ULONG flags, LPMAPITABLE *out, char *err, size_t errl
 void
 table_destroy(LPMAPITABLE t)
 {
+	/* MAPI: releasing a table cancels its notifications. */
+	session_unadvise_table(t->session, t);
 	MAPIFreeBuffer(t->columns);
 	json_object_put(t->restriction);
 	json_object_put(t->sort);
@@ -354,6 +359,62 @@ IMAPITable_QueryRows(LPMAPITABLE lpTable, LONG lRowCount, ULONG ulFlags, LPSRowS
 	    !(ulFlags & TBL_NOADVANCE))
 		lpTable->pos += n;
 	return obj_result(&lpTable->obj, hr, err);
+}
+
+HRESULT
+IMAPITable_Advise(LPMAPITABLE lpTable, ULONG ulEventMask, LPMAPIADVISESINK lpAdviseSink,
+		  ULONG *lpulConnection)
+{
+	char err[CLIENT_ERR_MAX] = "";
+	json_object *params, *reply;
+	ULONG connection;
+	HRESULT hr;
+
+	if (!obj_is(lpTable, OBJ_TABLE) || !obj_is(lpAdviseSink, OBJ_SINK) ||
+	    lpulConnection == NULL)
+		return obj_fail(NULL, MAPI_E_INVALID_PARAMETER,
+				"Advise needs a table, an advise sink and somewhere to put the"
+				" connection");
+	*lpulConnection = 0;
+	if (ulEventMask != fnevTableModified)
+		return obj_fail(&lpTable->obj, MAPI_E_NO_SUPPORT,
+				"the status table notifies fnevTableModified only, not 0x%08x",
+				ulEventMask);
+	if ((hr = table_columns(lpTable, err, sizeof err)) != S_OK)
+		return obj_result(&lpTable->obj, hr, err);
+	params = json_object_new_object();
+	json_object_object_add(params, "columns", proto_tags_to_json(lpTable->columns));
+	if (lpTable->restriction != NULL)
+		json_object_object_add(params, "restriction",
+				       json_object_get(lpTable->restriction));
+	hr = session_call(lpTable->session, PROTO_OP_ADVISE, params, &reply, err, sizeof err);
+	json_object_put(params);
+	if (FAILED(hr))
+		return obj_result(&lpTable->obj, hr, err);
+	connection = (ULONG)member_int(reply, "connection");
+	json_object_put(reply);
+	if (connection == 0)
+		return obj_fail(&lpTable->obj, MAPI_E_CORRUPT_DATA,
+				"an advise reply has no \"connection\"");
+	/* Out of memory here, the daemon's subscription stays until the
+	 * session ends; its events are dropped as an unknown connection's. */
+	if ((hr = session_advise(lpTable->session, lpTable, connection, lpAdviseSink,
+				 lpTable->columns)) != S_OK)
+		return obj_result(&lpTable->obj, hr, NULL);
+	*lpulConnection = connection;
+	return obj_result(&lpTable->obj, S_OK, NULL);
+}
+
+HRESULT
+IMAPITable_Unadvise(LPMAPITABLE lpTable, ULONG ulConnection)
+{
+	char err[CLIENT_ERR_MAX] = "";
+
+	if (!obj_is(lpTable, OBJ_TABLE))
+		return obj_fail(NULL, MAPI_E_INVALID_PARAMETER, "Unadvise needs a table");
+	return obj_result(&lpTable->obj,
+			  session_unadvise(lpTable->session, lpTable, ulConnection, err, sizeof err),
+			  err);
 }
 
 HRESULT

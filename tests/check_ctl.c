@@ -319,6 +319,38 @@ START_TEST(no_daemon)
 }
 END_TEST
 
+/* Every command that talks to the daemon says so the same way. */
+static const char *const daemon_commands[][4] = {
+	{ "flush", NULL },
+	{ "flush", "--each-transport", "--upload", NULL },
+	{ "flush", "--async", "--wait", NULL },
+	{ "submit", "bob@example.net", NULL },
+	{ "queue", NULL },
+	{ "queue", "hold", "0193a5c2e4f10001a3b2", NULL },
+	{ "validate", "spooler", NULL },
+	{ "offline", NULL },
+	{ "online", "local", NULL },
+	{ "watch", NULL },
+};
+
+START_TEST(no_daemon_commands)
+{
+	const char *argv[8] = { "--socket", NULL };
+	char sock[128], *out, *err;
+	int i, rc;
+
+	snprintf(sock, sizeof sock, "%s/control.sock", tmpdir);
+	argv[1] = sock;
+	for (i = 0; daemon_commands[_i][i] != NULL; i++)
+		argv[2 + i] = daemon_commands[_i][i];
+	argv[2 + i] = NULL;
+	rc = run_ctl(&out, &err, argv);
+	check_not_running(rc, out, err, sock);
+	free(out);
+	free(err);
+}
+END_TEST
+
 /* Without --socket the message names the path the library chose. */
 START_TEST(no_daemon_env)
 {
@@ -380,7 +412,7 @@ END_TEST
 /* ---- usage ---- */
 
 static const struct {
-	const char *argv[5];
+	const char *argv[6];
 	const char *says;	/* in the message on stderr */
 } bad_usage[] = {
 	{ { NULL }, "no command given" },
@@ -391,6 +423,36 @@ static const struct {
 	{ { "status", "--socket", "/x", NULL }, "unknown option --socket" },
 	{ { "--socket", NULL }, "option --socket needs an argument" },
 	{ { "--socket", "", "status", NULL }, "option --socket needs a path" },
+	{ { "flush", "extra", NULL }, "unexpected argument \"extra\"" },
+	{ { "flush", "--bogus", NULL }, "unknown option --bogus" },
+	{ { "flush", "--transport", NULL }, "option --transport needs an argument" },
+	{ { "flush", "--transport", "", NULL }, "option --transport needs a name" },
+	{ { "flush", "--each-transport", "--transport", "local", NULL },
+	  "--each-transport and --transport exclude each other" },
+	{ { "flush", "--wait", NULL }, "--wait waits for an --async flush" },
+	{ { "flush", "--async", "--each-transport", NULL }, "--async flushes through the spooler" },
+	{ { "flush", "--async", "--transport", "fax", NULL }, "--async flushes through the spooler" },
+	{ { "submit", NULL }, "no recipients" },
+	{ { "submit", "-f", NULL }, "option -f needs an argument" },
+	{ { "submit", "-x", "bob@example.net", NULL }, "unknown option -x" },
+	{ { "submit", "--addrtype", "", "bob@example.net", NULL },
+	  "--addrtype needs an address type" },
+	{ { "queue", "frob", NULL }, "unknown subcommand \"frob\"" },
+	{ { "queue", "list", "x", NULL }, "list takes no message ID" },
+	{ { "queue", "hold", NULL }, "hold needs one message ID" },
+	{ { "queue", "remove", NULL }, "remove needs one message ID" },
+	{ { "queue", "hold", "a", "b", NULL }, "unexpected argument \"b\"" },
+	{ { "queue", "remove", "a", "--transport", NULL }, "option --transport needs an argument" },
+	{ { "queue", "remove", "a", "--transport", "t", NULL }, "--transport is for hold and release" },
+	{ { "queue", "release", "a", "--inbound", NULL }, "--inbound and --all are for list" },
+	{ { "validate", NULL }, "too few arguments" },
+	{ { "validate", "a", "b", NULL }, "unexpected argument \"b\"" },
+	{ { "validate", "local", "--connect", "--disconnect", NULL },
+	  "--connect and --disconnect exclude each other" },
+	{ { "validate", "local", "--upload", NULL }, "unknown option --upload" },
+	{ { "offline", "a", "b", NULL }, "unexpected argument \"b\"" },
+	{ { "online", "--force", NULL }, "unknown option --force" },
+	{ { "watch", "now", NULL }, "unexpected argument \"now\"" },
 };
 
 START_TEST(usage_error)
@@ -419,6 +481,16 @@ START_TEST(help)
 	ck_assert_str_eq(err, "");
 	ck_assert_msg(strncmp(out, "usage: mapispoolctl ", 20) == 0, "stdout: %s", out);
 	ck_assert_ptr_nonnull(strstr(out, "\n  status [--json]\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\n  flush [--upload] [--download] [--force] [--no-ui]"
+					  " [--async [--wait]] [--each-transport | --transport NAME]"
+					  " [--json]\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\n  submit [-f SENDER] [-t] [--addrtype TYPE] [--json]"
+					  " [RCPT...] < MESSAGE\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\n  queue [list] "));
+	ck_assert_ptr_nonnull(strstr(out, "\n  validate NAME "));
+	ck_assert_ptr_nonnull(strstr(out, "\n  offline [NAME] [--json]\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\n  online [NAME] [--json]\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\n  watch [--json]\n"));
 	free(out);
 	free(err);
 }
@@ -453,6 +525,8 @@ ctl_suite(void)
 	tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
 	tcase_add_test(tc, no_daemon);
 	tcase_add_test(tc, no_daemon_env);
+	tcase_add_loop_test(tc, no_daemon_commands, 0,
+			    sizeof daemon_commands / sizeof daemon_commands[0]);
 	tcase_add_test(tc, protocol_mismatch);
 	suite_add_tcase(s, tc);
 

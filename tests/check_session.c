@@ -994,6 +994,430 @@ START_TEST(oversize_line)
 }
 END_TEST
 
+/* ---- Events, flags and sinks, against a scripted server ---- */
+
+/* One exchange of a scripted server: it reads a request, checks that the
+ * line has expect in it, and answers with send, where "@ID@" stands for
+ * the request's id.  A NULL expect sends without reading first. */
+struct step {
+	const char *expect;
+	const char *send;
+};
+
+static size_t
+read_line(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	while (n + 1 < len && read(fd, buf + n, 1) == 1) {
+		if (buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+/* Write s with each "@ID@" replaced by id. */
+static int
+send_with_id(int fd, const char *s, const char *id)
+{
+	const char *at;
+
+	while ((at = strstr(s, "@ID@")) != NULL) {
+		if (write(fd, s, (size_t)(at - s)) != at - s ||
+		    write(fd, id, strlen(id)) != (ssize_t)strlen(id))
+			return -1;
+		s = at + 4;
+	}
+	return write(fd, s, strlen(s)) == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+/* A server that greets, plays steps, then hangs up.  It exits 0 if every
+ * request was what the step expected and no other came; 2 + the step's
+ * index at the first one that was not. */
+static pid_t
+script_server(const char *path, const struct step *steps, size_t nsteps)
+{
+	static const char hello[] = "{\"event\":\"hello\",\"protocol\":1,\"server\":\"fake\"}\n";
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char line[65536], id[32];
+	const char *p;
+	int lfd, fd;
+	size_t i;
+	pid_t pid;
+
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ne(lfd, -1);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof sun), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid != 0) {
+		close(lfd);
+		return pid;
+	}
+	if ((fd = accept(lfd, NULL, NULL)) == -1 || write(fd, hello, strlen(hello)) == -1)
+		_exit(1);
+	for (i = 0; i < nsteps; i++) {
+		id[0] = '\0';
+		if (steps[i].expect != NULL) {
+			if (read_line(fd, line, sizeof line) == 0 ||
+			    strstr(line, steps[i].expect) == NULL)
+				_exit(2 + (int)i);
+			if ((p = strstr(line, "\"id\":")) != NULL)
+				snprintf(id, sizeof id, "%ld", strtol(p + 5, NULL, 10));
+		}
+		if (send_with_id(fd, steps[i].send, id) == -1)
+			_exit(1);
+	}
+	/* Anything more is a request nobody expected. */
+	shutdown(fd, SHUT_WR);
+	_exit(read_line(fd, line, sizeof line) == 0 ? 0 : 2 + (int)nsteps);
+}
+
+static int
+server_status(pid_t pid)
+{
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+#define REPLY_OPEN "{\"id\":@ID@,\"hr\":0,\"object_type\":10,\"props\":{\"PR_OBJECT_TYPE\":10}}\n"
+
+static const BYTE fake_eid[] = { 0, 0, 0, 0, 1, 2, 3, 4 };
+
+static LPMAPISESSION
+fake_logon(const char *path)
+{
+	LPMAPISESSION session = NULL;
+
+	ck_assert_int_eq(MAPIInitialize(NULL), S_OK);
+	ck_assert_int_eq(mapispool_logon(path, NULL, 0, &session), S_OK);
+	return session;
+}
+
+static LPMAPISTATUS
+fake_open(LPMAPISESSION session)
+{
+	LPMAPISTATUS status = NULL;
+
+	ck_assert_int_eq(IMAPISession_OpenEntry(session, sizeof fake_eid, (LPENTRYID)fake_eid,
+						NULL, 0, NULL, (LPUNKNOWN *)&status),
+			 S_OK);
+	return status;
+}
+
+static const struct step flags_steps[] = {
+	{ "\"op\":\"logon\"", "{\"id\":@ID@,\"hr\":0}\n" },
+	{ "\"op\":\"status.get_props\"", REPLY_OPEN },
+	/* No UI callback: the flush is made FLUSH_NO_UI (0x10). */
+	{ "\"flags\":18", "{\"id\":@ID@,\"hr\":0,\"flush_id\":1,\"transports\":[]}\n" },
+};
+
+/* Bad flags and arguments are refused before anything is sent. */
+START_TEST(flags_checked_locally)
+{
+	char path[PATH_MAX + 32];
+	LPMAPISESSION session;
+	LPMAPISTATUS status;
+	LPMAPITABLE table = NULL;
+	LPMAPIADVISESINK sink = NULL;
+	LPMAPIERROR e = NULL;
+	ULONG conn = 1, n = 1;
+	MAPISPOOL_FLUSH_RESULT *results = (void *)1;
+	pid_t pid;
+
+	snprintf(path, sizeof path, "%s/fake.sock", tmpdir);
+	pid = script_server(path, flags_steps, sizeof flags_steps / sizeof flags_steps[0]);
+	session = fake_logon(path);
+	status = fake_open(session);
+
+	ck_assert_int_eq(IMAPIStatus_FlushQueues(status, 0, 0, NULL, 0x40), MAPI_E_UNKNOWN_FLAGS);
+	ck_assert_int_eq(IMAPIStatus_FlushQueues(status, 0, 0, NULL, FLUSH_UPLOAD | 0x1),
+			 MAPI_E_UNKNOWN_FLAGS);
+	ck_assert_int_eq(IMAPIStatus_GetLastError(status, MAPI_E_UNKNOWN_FLAGS, 0, &e), S_OK);
+	ck_assert_ptr_nonnull(strstr(e->lpszError, "FlushQueues"));
+	MAPIFreeBuffer(e);
+	ck_assert_int_eq(IMAPIStatus_FlushQueues(status, 0, 4, NULL, 0), MAPI_E_INVALID_PARAMETER);
+	ck_assert_int_eq(IMAPIStatus_FlushQueues(status, 0, 0, (LPENTRYID)fake_eid, 0),
+			 MAPI_E_INVALID_PARAMETER);
+	ck_assert_int_eq(IMAPIStatus_FlushQueues(NULL, 0, 0, NULL, 0), MAPI_E_INVALID_PARAMETER);
+	ck_assert_int_eq(IMAPIStatus_ValidateState(status, 0, 0x2), MAPI_E_UNKNOWN_FLAGS);
+	ck_assert_int_eq(IMAPIStatus_ValidateState(status, 0, FORCE_XP_CONNECT | 0x80000000),
+			 MAPI_E_UNKNOWN_FLAGS);
+
+	/* Before any flush there are no results. */
+	ck_assert_int_eq(mapispool_flush_results(status, &n, &results), S_OK);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(results);
+
+	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table), S_OK);
+	ck_assert_int_eq(HrAllocAdviseSink((LPNOTIFCALLBACK)abort, NULL, &sink), S_OK);
+	ck_assert_int_eq(IMAPITable_Advise(table, fnevNewMail, sink, &conn), MAPI_E_NO_SUPPORT);
+	ck_assert_uint_eq(conn, 0);
+	ck_assert_int_eq(IMAPITable_Advise(table, fnevTableModified | fnevNewMail, sink, &conn),
+			 MAPI_E_NO_SUPPORT);
+	ck_assert_int_eq(IMAPITable_Advise(table, fnevTableModified, NULL, &conn),
+			 MAPI_E_INVALID_PARAMETER);
+	ck_assert_int_eq(IMAPITable_Advise(table, fnevTableModified, (LPMAPIADVISESINK)table,
+					   &conn),
+			 MAPI_E_INVALID_PARAMETER);
+	ck_assert_int_eq(IMAPITable_Unadvise(table, 5), MAPI_E_NOT_FOUND);
+	ck_assert_int_eq(mapispool_dispatch(session, -2), MAPI_E_INVALID_PARAMETER);
+
+	/* The one request that goes: with FLUSH_NO_UI added. */
+	ck_assert_int_eq(IMAPIStatus_FlushQueues(status, 0, 0, NULL, FLUSH_UPLOAD), S_OK);
+
+	ck_assert_uint_eq(IMAPIAdviseSink_Release(sink), 0);
+	ck_assert_uint_eq(IMAPITable_Release(table), 0);
+	ck_assert_uint_eq(IMAPIStatus_Release(status), 0);
+	ck_assert_int_eq(IMAPISession_Logoff(session, 0, 0, 0), S_OK);
+	ck_assert_int_eq(mapispool_event_fd(session), -1);
+	ck_assert_int_eq(mapispool_dispatch(session, 0), MAPI_E_END_OF_SESSION);
+	ck_assert_uint_eq(IMAPISession_Release(session), 0);
+	MAPIUninitialize();
+	ck_assert_int_eq(server_status(pid), 0);
+}
+END_TEST
+
+static LONG
+count_calls(LPVOID ctx, ULONG n, LPNOTIFICATION notif)
+{
+	(void)notif;
+	*(ULONG *)ctx += n;
+	return 42;
+}
+
+START_TEST(advise_sink_refs)
+{
+	LPMAPIADVISESINK sink = (LPMAPIADVISESINK)1;
+	LPUNKNOWN unk = NULL;
+	NOTIFICATION n = { .ulEventType = fnevTableModified };
+	ULONG calls = 0;
+
+	ck_assert_int_eq(HrAllocAdviseSink(NULL, NULL, &sink), MAPI_E_INVALID_PARAMETER);
+	ck_assert_ptr_null(sink);
+	ck_assert_int_eq(HrAllocAdviseSink(count_calls, &calls, NULL), MAPI_E_INVALID_PARAMETER);
+	ck_assert_int_eq(HrAllocAdviseSink(count_calls, &calls, &sink), S_OK);
+	ck_assert_uint_eq(IMAPIAdviseSink_OnNotify(sink, 1, &n), 42);
+	ck_assert_uint_eq(calls, 1);
+	ck_assert_uint_eq(IMAPIAdviseSink_AddRef(sink), 2);
+	ck_assert_int_eq(IUnknown_QueryInterface((LPUNKNOWN)sink, &IID_IUnknown, (void **)&unk),
+			 S_OK);
+	ck_assert_ptr_eq(unk, sink);
+	ck_assert_int_eq(IUnknown_QueryInterface((LPUNKNOWN)sink, &IID_IMAPITable, (void **)&unk),
+			 MAPI_E_INTERFACE_NOT_SUPPORTED);
+	ck_assert_uint_eq(IMAPIAdviseSink_Release(sink), 2);
+	ck_assert_uint_eq(IMAPIAdviseSink_Release(sink), 1);
+	ck_assert_uint_eq(IMAPIAdviseSink_OnNotify(sink, 2, &n), 42);
+	ck_assert_uint_eq(calls, 3);
+	ck_assert_uint_eq(IMAPIAdviseSink_Release(sink), 0);
+	/* Not a sink: nothing happens. */
+	ck_assert_uint_eq(IMAPIAdviseSink_OnNotify(NULL, 1, &n), 0);
+	ck_assert_uint_eq(IMAPIAdviseSink_Release(NULL), 0);
+}
+END_TEST
+
+/* What the callbacks of the events test saw. */
+struct seen {
+	ULONG notifications, progress, done;
+	ULONG last_flush_id, last_progress;
+	HRESULT done_hr;
+	char transport[32];
+	ULONG table_event;
+	BYTE instance_key[4];
+	ULONG prior_tag, row_values;
+	char row_name[32];
+	LONG row_status;
+};
+
+static LONG
+on_notify(LPVOID ctx, ULONG n, LPNOTIFICATION notif)
+{
+	struct seen *seen = ctx;
+	const TABLE_NOTIFICATION *tab = &notif[0].info.tab;
+
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(notif[0].ulEventType, fnevTableModified);
+	seen->notifications++;
+	seen->table_event = tab->ulTableEvent;
+	ck_assert_int_eq(tab->hResult, S_OK);
+	ck_assert_uint_eq(tab->propIndex.ulPropTag, PR_INSTANCE_KEY);
+	ck_assert_uint_eq(tab->propIndex.Value.bin.cb, 4);
+	memcpy(seen->instance_key, tab->propIndex.Value.bin.lpb, 4);
+	seen->prior_tag = tab->propPrior.ulPropTag;
+	seen->row_values = tab->row.cValues;
+	if (tab->row.cValues == 2) {
+		ck_assert_uint_eq(tab->row.lpProps[0].ulPropTag, PR_DISPLAY_NAME);
+		snprintf(seen->row_name, sizeof seen->row_name, "%s",
+			 tab->row.lpProps[0].Value.lpszA);
+		seen->row_status = tab->row.lpProps[1].Value.l;
+	}
+	return 0;
+}
+
+static void
+on_ui(LPVOID ctx, const MAPISPOOL_UI_EVENT *ev)
+{
+	struct seen *seen = ctx;
+
+	seen->last_flush_id = ev->ulFlushId;
+	if (ev->ulKind == MAPISPOOL_UI_PROGRESS) {
+		seen->progress++;
+		seen->last_progress = ev->ulProgress;
+		snprintf(seen->transport, sizeof seen->transport, "%s", ev->lpszTransport);
+	} else {
+		ck_assert_uint_eq(ev->ulKind, MAPISPOOL_UI_FLUSH_DONE);
+		seen->done++;
+		seen->done_hr = ev->hResult;
+	}
+}
+
+#define EV_ROW(conn) \
+	"{\"event\":\"table.notification\",\"connection\":" #conn \
+	",\"table_event\":\"TABLE_ROW_MODIFIED\",\"instance_key\":\"03000000\"," \
+	"\"prior_instance_key\":null,\"row\":{\"PR_DISPLAY_NAME\":\"local\"," \
+	"\"PR_STATUS_CODE\":5}}\n"
+#define EV_PROGRESS(id, pct) \
+	"{\"event\":\"flush.progress\",\"flush_id\":" #id ",\"transport\":\"local\"," \
+	"\"progress\":" #pct ",\"text\":\"sending\"}\n"
+
+static const struct step event_steps[] = {
+	{ "\"op\":\"logon\"", "{\"id\":@ID@,\"hr\":0}\n" },
+	{ "\"op\":\"status.get_props\"", REPLY_OPEN },
+	/* Events that come with a reply wait for mapispool_dispatch. */
+	{ "\"op\":\"advise\",\"columns\":[\"PR_DISPLAY_NAME\",\"PR_STATUS_CODE\"]",
+	  "{\"id\":@ID@,\"hr\":0,\"connection\":7}\n" EV_ROW(7) EV_PROGRESS(5, 10)
+	  "{\"id\":999,\"hr\":0}\n" EV_ROW(8) },
+	/* A UI callback is registered: no FLUSH_NO_UI.  Progress of this
+	 * flush reaches it at once, inside FlushQueues. */
+	{ "\"flags\":2}", EV_PROGRESS(9, 50)
+	  "{\"id\":@ID@,\"hr\":263040,\"flush_id\":9,\"transports\":["
+	  "{\"name\":\"local\",\"hr\":0,\"skipped\":false,\"sent\":2,\"deferred\":0,"
+	  "\"failed\":0,\"received\":1,\"delivered\":1},"
+	  "{\"name\":\"fax\",\"hr\":-2147220224,\"message\":\"1 deferred\",\"skipped\":true,"
+	  "\"sent\":0,\"deferred\":1}]}\n" },
+	{ "\"flags\":32}", "{\"id\":@ID@,\"hr\":0,\"flush_id\":11}\n" EV_PROGRESS(11, 70)
+	  "{\"event\":\"flush.done\",\"flush_id\":11,\"hr\":0,\"transports\":["
+	  "{\"name\":\"local\",\"hr\":0,\"sent\":3}]}\n" },
+	{ "\"op\":\"unadvise\",\"connection\":7", "{\"id\":@ID@,\"hr\":0}\n" },
+	/* A second table's advise ends when the table is released. */
+	{ "\"op\":\"advise\"", "{\"id\":@ID@,\"hr\":0,\"connection\":8}\n" },
+	{ "\"op\":\"unadvise\",\"connection\":8", "{\"id\":@ID@,\"hr\":0}\n" },
+};
+
+START_TEST(dispatch_events)
+{
+	SizedSPropTagArray(2, cols) = { 2, { PR_DISPLAY_NAME, PR_STATUS_CODE } };
+	char path[PATH_MAX + 32];
+	struct seen seen = { 0 };
+	LPMAPISESSION session;
+	LPMAPISTATUS status;
+	LPMAPITABLE table = NULL, table2 = NULL;
+	LPMAPIADVISESINK sink = NULL;
+	MAPISPOOL_FLUSH_RESULT *r = NULL;
+	ULONG conn = 0, conn2 = 0, n = 0, id = 0;
+	pid_t pid;
+
+	snprintf(path, sizeof path, "%s/fake.sock", tmpdir);
+	pid = script_server(path, event_steps, sizeof event_steps / sizeof event_steps[0]);
+	session = fake_logon(path);
+	ck_assert_int_ge(mapispool_event_fd(session), 0);
+	status = fake_open(session);
+	ck_assert_int_eq(HrAllocAdviseSink(on_notify, &seen, &sink), S_OK);
+	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table), S_OK);
+	ck_assert_int_eq(IMAPITable_SetColumns(table, (LPSPropTagArray)&cols, 0), S_OK);
+	ck_assert_int_eq(IMAPITable_Advise(table, fnevTableModified, sink, &conn), S_OK);
+	ck_assert_uint_eq(conn, 7);
+	ck_assert_uint_eq(seen.notifications, 0);
+
+	ck_assert_int_eq(mapispool_set_ui_callback(session, on_ui, &seen), S_OK);
+	ck_assert_int_eq(IMAPIStatus_FlushQueues(status, 0, 0, NULL, FLUSH_UPLOAD),
+			 MAPI_W_ERRORS_RETURNED);
+	ck_assert_uint_eq(seen.progress, 1);
+	ck_assert_uint_eq(seen.last_flush_id, 9);
+	ck_assert_uint_eq(seen.last_progress, 50);
+	ck_assert_str_eq(seen.transport, "local");
+	ck_assert_int_eq(mapispool_flush_id(status, &id), S_OK);
+	ck_assert_uint_eq(id, 9);
+	ck_assert_int_eq(mapispool_flush_results(status, &n, &r), S_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(r[0].lpszTransport, "local");
+	ck_assert_int_eq(r[0].hResult, S_OK);
+	ck_assert_ptr_null(r[0].lpszError);
+	ck_assert(!r[0].fSkipped);
+	ck_assert_uint_eq(r[0].cSent, 2);
+	ck_assert_uint_eq(r[0].cReceived, 1);
+	ck_assert_uint_eq(r[0].cDelivered, 1);
+	ck_assert_str_eq(r[1].lpszTransport, "fax");
+	ck_assert_int_eq(r[1].hResult, MAPI_E_WAIT);
+	ck_assert_str_eq(r[1].lpszError, "1 deferred");
+	ck_assert(r[1].fSkipped);
+	ck_assert_uint_eq(r[1].cDeferred, 1);
+	MAPIFreeBuffer(r);
+
+	/* What came during Advise: the row, and another flush's progress;
+	 * the stray reply and the unknown connection's row are dropped. */
+	ck_assert_int_eq(mapispool_dispatch(session, 0), S_OK);
+	ck_assert_uint_eq(seen.notifications, 1);
+	ck_assert_uint_eq(seen.table_event, TABLE_ROW_MODIFIED);
+	ck_assert_mem_eq(seen.instance_key, "\x03\0\0\0", 4);
+	ck_assert_uint_eq(seen.prior_tag, PR_NULL);
+	ck_assert_uint_eq(seen.row_values, 2);
+	ck_assert_str_eq(seen.row_name, "local");
+	ck_assert_int_eq(seen.row_status, 5);
+	ck_assert_uint_eq(seen.progress, 2);
+	ck_assert_uint_eq(seen.last_flush_id, 5);
+	ck_assert_int_eq(mapispool_dispatch(session, 0), S_OK);
+	ck_assert_uint_eq(seen.notifications, 1);
+
+	/* FLUSH_ASYNC_OK: the results are the flush.done's, once delivered. */
+	ck_assert_int_eq(IMAPIStatus_FlushQueues(status, 0, 0, NULL, FLUSH_ASYNC_OK), S_OK);
+	ck_assert_int_eq(mapispool_flush_id(status, &id), S_OK);
+	ck_assert_uint_eq(id, 11);
+	ck_assert_int_eq(mapispool_flush_results(status, &n, &r), S_OK);
+	ck_assert_uint_eq(n, 0);
+	while (seen.done == 0)
+		ck_assert_int_eq(mapispool_dispatch(session, 5000), S_OK);
+	ck_assert_uint_eq(seen.progress, 3);
+	ck_assert_uint_eq(seen.last_progress, 70);
+	ck_assert_uint_eq(seen.last_flush_id, 11);
+	ck_assert_int_eq(seen.done_hr, S_OK);
+	ck_assert_int_eq(mapispool_flush_results(status, &n, &r), S_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(r[0].cSent, 3);
+	MAPIFreeBuffer(r);
+
+	/* The table holds a reference to the sink until Unadvise. */
+	ck_assert_uint_eq(IMAPIAdviseSink_AddRef(sink), 3);
+	ck_assert_uint_eq(IMAPIAdviseSink_Release(sink), 2);
+	ck_assert_int_eq(IMAPITable_Unadvise(table, conn), S_OK);
+	ck_assert_int_eq(IMAPITable_Unadvise(table, conn), MAPI_E_NOT_FOUND);
+	ck_assert_uint_eq(IMAPIAdviseSink_AddRef(sink), 2);
+	ck_assert_uint_eq(IMAPIAdviseSink_Release(sink), 1);
+
+	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table2), S_OK);
+	ck_assert_int_eq(IMAPITable_SetColumns(table2, (LPSPropTagArray)&cols, 0), S_OK);
+	ck_assert_int_eq(IMAPITable_Advise(table2, fnevTableModified, sink, &conn2), S_OK);
+	ck_assert_uint_eq(conn2, 8);
+	ck_assert_int_eq(IMAPITable_Unadvise(table, conn2), MAPI_E_NOT_FOUND);
+	ck_assert_uint_eq(IMAPITable_Release(table2), 0);
+	ck_assert_uint_eq(IMAPIAdviseSink_Release(sink), 0);
+
+	/* The server hangs up: dispatch says the session is over. */
+	ck_assert_int_eq(mapispool_dispatch(session, -1), MAPI_E_END_OF_SESSION);
+	ck_assert_uint_eq(IMAPITable_Release(table), 0);
+	ck_assert_uint_eq(IMAPIStatus_Release(status), 0);
+	ck_assert_uint_eq(IMAPISession_Release(session), 0);
+	MAPIUninitialize();
+	ck_assert_int_eq(server_status(pid), 0);
+}
+END_TEST
+
 static Suite *
 session_suite(void)
 {
@@ -1032,6 +1456,9 @@ session_suite(void)
 	tcase_add_test(tc, no_daemon);
 	tcase_add_loop_test(tc, bad_greeting, 0, sizeof greetings / sizeof greetings[0]);
 	tcase_add_test(tc, oversize_line);
+	tcase_add_test(tc, flags_checked_locally);
+	tcase_add_test(tc, advise_sink_refs);
+	tcase_add_test(tc, dispatch_events);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -53,16 +53,27 @@ HRESULT mapispool_logon(const char *lpszSocket, LPSTR lpszProfileName, ULONG flF
 /* ---- Events: notifications and UI, delivered in the caller's thread ---- */
 
 /* The session's socket, for the program's own poll loop: readable when
- * mapispool_dispatch has something to deliver. */
+ * the daemon has sent something; -1 once the session is logged off.
+ * Events that arrive while another call waits for its reply are kept
+ * without making it readable: call mapispool_dispatch(lpSession, 0) after
+ * other calls and before polling. */
 int mapispool_event_fd(LPMAPISESSION lpSession);
 
-/* Deliver what has arrived: advise sinks' OnNotify and the UI callback.
- * Waits up to timeout_ms for the first event (0: do not wait, -1: until
- * one comes).  S_OK, or MAPI_E_END_OF_SESSION when the daemon is gone. */
+/* Deliver what has arrived: advise sinks' OnNotify and the UI callback,
+ * on this thread, in the order the daemon sent them.  Waits up to
+ * timeout_ms for the first delivery (0: do not wait, -1: until one comes),
+ * then delivers what is there without waiting.  Returns early, with S_OK,
+ * when a signal interrupts the wait.  S_OK, or MAPI_E_END_OF_SESSION when
+ * the daemon is gone.  Callbacks may call the library, but not
+ * mapispool_dispatch on the same session. */
 HRESULT mapispool_dispatch(LPMAPISESSION lpSession, int timeout_ms);
 
 /* UI: what a flush shows the person who asked for it (unless FLUSH_NO_UI).
- * With no callback registered, every flush runs as FLUSH_NO_UI. */
+ * With no callback registered, every flush runs as FLUSH_NO_UI.  Progress
+ * of a synchronous FlushQueues reaches the callback while FlushQueues
+ * waits, inside it; that of an FLUSH_ASYNC_OK flush, and its end, from
+ * mapispool_dispatch.  The event's strings are valid during the call only.
+ * The callback may call the library, but not log off the session. */
 #define MAPISPOOL_UI_PROGRESS ((ULONG)1)	/* a transport's progress */
 #define MAPISPOOL_UI_FLUSH_DONE ((ULONG)2)	/* an FLUSH_ASYNC_OK flush ended */
 
@@ -94,10 +105,16 @@ typedef struct {
 	ULONG cDelivered;	/* moved from the inbound queue into the store */
 } MAPISPOOL_FLUSH_RESULT;
 
-/* One MAPIAllocateBuffer block; *lpcResults 0 before any flush.  For an
- * FLUSH_ASYNC_OK flush the results are those of its MAPISPOOL_UI_FLUSH_DONE. */
+/* One MAPIAllocateBuffer block, in transport order (*lppResults NULL and
+ * *lpcResults 0 before any flush, or while an FLUSH_ASYNC_OK flush runs).
+ * For an FLUSH_ASYNC_OK flush the results are those of its
+ * MAPISPOOL_UI_FLUSH_DONE, once mapispool_dispatch has delivered it. */
 HRESULT mapispool_flush_results(LPMAPISTATUS lpStatus, ULONG *lpcResults,
 				MAPISPOOL_FLUSH_RESULT **lppResults);
+
+/* The daemon's id of the last flush on lpStatus (0: none yet): the
+ * ulFlushId of its UI events. */
+HRESULT mapispool_flush_id(LPMAPISTATUS lpStatus, ULONG *lpulFlushId);
 
 /* ---- Submitting a message (IMessage::SubmitMessage) ---- */
 
@@ -115,6 +132,20 @@ typedef struct {
 HRESULT mapispool_submit(LPMAPISESSION lpSession, LPCSTR lpszSender, ULONG cRecipients,
 			 const MAPISPOOL_RECIPIENT *lpRecipients, LPCVOID lpData, size_t cbData,
 			 LPSTR *lppszMessageId, ULONG *lpcUndeliverable);
+
+/* Where a recipient went. */
+typedef struct {
+	LPSTR lpszAddress;
+	LPSTR lpszAddrType;
+	LPSTR lpszTransport;	/* NULL: no transport takes it (non-delivery report) */
+} MAPISPOOL_ROUTE;
+
+/* mapispool_submit that also says where each recipient went: *lppRoutes
+ * (MAPIFreeBuffer, one block) has cRecipients routes, in lpRecipients'
+ * order. */
+HRESULT mapispool_submit_routes(LPMAPISESSION lpSession, LPCSTR lpszSender, ULONG cRecipients,
+				const MAPISPOOL_RECIPIENT *lpRecipients, LPCVOID lpData,
+				size_t cbData, LPSTR *lppszMessageId, MAPISPOOL_ROUTE **lppRoutes);
 
 /* ---- The queues (like mailq, postsuper) ---- */
 

@@ -20,7 +20,9 @@ HRESULT HrQueryAllRows(LPMAPITABLE lpTable, LPSPropTagArray lpPropTags,
 /* Frees a row set and the property arrays of each of its rows. */
 void FreeProws(LPSRowSet lpRows);
 
-/* An advise sink whose OnNotify calls lpfnCallback(lpvContext, ...). */
+/* An advise sink whose OnNotify calls lpfnCallback(lpvContext, ...), with
+ * one reference (IMAPIAdviseSink_Release).  The notifications it is given
+ * are freed when the callback returns: it copies what it keeps. */
 HRESULT HrAllocAdviseSink(LPNOTIFCALLBACK lpfnCallback, LPVOID lpvContext,
 			  LPMAPIADVISESINK *lppAdviseSink);
 
