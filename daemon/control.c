@@ -261,6 +261,13 @@ control_client_event(struct client *cl, json_object *ev)
 }
 
 void
+control_set_dispatch(struct control *c, control_dispatch_fn dispatch, void *ctx)
+{
+	c->dispatch = dispatch;
+	c->ctx = ctx;
+}
+
+void
 control_set_close_hook(struct control *c, control_close_fn fn, void *ctx)
 {
 	c->close_hook = fn;
@@ -310,7 +317,10 @@ client_handle_line(struct client *cl, const char *line, size_t len)
 	req->id = json_object_get(id);
 	cl->pending++;
 	log_debug("client %u: %s", cl->id, json_object_get_string(opj));
-	c->dispatch(c->ctx, req, json_object_get_string(opj), msg);
+	if (c->dispatch == NULL)
+		control_fail(req, MAPI_E_BUSY, "mapispoold is starting or stopping");
+	else
+		c->dispatch(c->ctx, req, json_object_get_string(opj), msg);
 out:
 	json_object_put(msg);
 }

@@ -42,6 +42,10 @@ struct control *control_new(struct event_base *base, const char *path, mode_t mo
 			    json_object *hello, control_dispatch_fn dispatch, void *ctx,
 			    char *err, size_t errlen);
 
+/* Who handles requests (the socket may be created before them, so that a
+ * second daemon is refused before it touches anything). */
+void control_set_dispatch(struct control *c, control_dispatch_fn dispatch, void *ctx);
+
 /* Close every connection and remove the socket. */
 void control_free(struct control *c);
 

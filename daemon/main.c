@@ -209,24 +209,7 @@ main(int argc, char **argv)
 		log_err("cannot create the event loop");
 		goto out;
 	}
-	if ((sp = spooler_new(base, &cfg, err, sizeof(err))) == NULL) {
-		log_err("%s", err);
-		goto out;
-	}
-	struct control_limits lim = {
-		.max_line = cfg.spooler.max_line_size,
-		.max_clients = cfg.spooler.max_clients,
-		.max_pending = cfg.spooler.max_pending,
-		.idle_timeout = cfg.spooler.idle_timeout,
-	};
-	hello = ops_hello(sp, lim.max_line);
-	ctl = control_new(base, sockpath, cfg.spooler.socket_mode, cfg.spooler.socket_group, &lim,
-			  hello, ops_dispatch, sp, err, sizeof(err));
-	if (ctl == NULL) {
-		log_err("%s", err);
-		goto out;
-	}
-	control_set_close_hook(ctl, ops_client_closed, sp);
+	/* Before the socket exists: whoever sees it may signal us. */
 	ev_term = evsignal_new(base, SIGTERM, on_stop, base);
 	ev_int = evsignal_new(base, SIGINT, on_stop, base);
 	ev_hup = evsignal_new(base, SIGHUP, on_hup, base);
@@ -235,6 +218,27 @@ main(int argc, char **argv)
 		log_err("cannot install signal handlers");
 		goto out;
 	}
+	struct control_limits lim = {
+		.max_line = cfg.spooler.max_line_size,
+		.max_clients = cfg.spooler.max_clients,
+		.max_pending = cfg.spooler.max_pending,
+		.idle_timeout = cfg.spooler.idle_timeout,
+	};
+	/* The socket first: a second daemon is refused before it opens the
+	 * spool.  Nobody is served before the loop runs. */
+	hello = ops_hello(cfg.spooler.profile_name, lim.max_line);
+	ctl = control_new(base, sockpath, cfg.spooler.socket_mode, cfg.spooler.socket_group, &lim,
+			  hello, NULL, NULL, err, sizeof(err));
+	if (ctl == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
+	if ((sp = spooler_new(base, &cfg, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
+	control_set_dispatch(ctl, ops_dispatch, sp);
+	control_set_close_hook(ctl, ops_client_closed, sp);
 	log_notice("profile \"%s\": %zu transport%s; listening on %s",
 		   cfg.spooler.profile_name, cfg.n_transports, cfg.n_transports == 1 ? "" : "s",
 		   sockpath);
@@ -251,7 +255,11 @@ out:
 	if (ev_hup)
 		event_free(ev_hup);
 	/* The spooler first: it answers what still waits, while the
-	 * connections are there to take it. */
+	 * connections are there to take it; then nothing may reach it. */
+	if (ctl != NULL) {
+		control_set_dispatch(ctl, NULL, NULL);
+		control_set_close_hook(ctl, NULL, NULL);
+	}
 	spooler_free(sp);
 	control_free(ctl);
 	json_object_put(hello);

@@ -645,14 +645,14 @@ ops_dispatch(void *ctx, struct request *req, const char *op, json_object *msg)
 }
 
 json_object *
-ops_hello(struct spooler *sp, size_t max_line)
+ops_hello(const char *profile, size_t max_line)
 {
 	json_object *h = json_object_new_object();
 
 	json_object_object_add(h, "event", json_object_new_string(PROTO_EV_HELLO));
 	json_object_object_add(h, "protocol", json_object_new_int(PROTO_VERSION));
 	json_object_object_add(h, "server", json_object_new_string(PACKAGE "d/" VERSION));
-	json_object_object_add(h, "profile", json_object_new_string(spooler_profile_name(sp)));
+	json_object_object_add(h, "profile", json_object_new_string(profile));
 	json_object_object_add(h, "max_line", json_object_new_int64((int64_t)max_line));
 	return h;
 }

@@ -18,6 +18,6 @@ void ops_dispatch(void *ctx, struct request *req, const char *op, json_object *m
 void ops_client_closed(void *ctx, struct client *cl);
 
 /* The hello event sent to each new client (a new reference). */
-json_object *ops_hello(struct spooler *sp, size_t max_line);
+json_object *ops_hello(const char *profile, size_t max_line);
 
 #endif

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/random.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1133,6 +1134,15 @@ spool_open(const char *dir, struct worker_pool *workers, char *err, size_t errle
 	if ((mkdir(dir, 0700) == -1 && errno != EEXIST) ||
 	    (s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	/* One daemon per spool: two would deliver everything twice.  The
+	 * lock goes with the descriptor, also when the daemon dies. */
+	if (flock(s->dir_fd, LOCK_EX | LOCK_NB) == -1) {
+		snprintf(err, errlen, errno == EWOULDBLOCK
+					      ? "spool %s is in use by another mapispoold"
+					      : "spool %s: cannot lock: %s",
+			 dir, strerror(errno));
 		goto fail;
 	}
 	for (int f = 0; f < F_COUNT; f++) {

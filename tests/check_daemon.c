@@ -125,7 +125,26 @@ START_TEST(second_daemon_refused)
 	free(err);
 	/* The first one is untouched. */
 	ck_assert(harness_alive(&d));
+	/* ... and stops cleanly with a client still connected. */
 	ck_assert_int_ne(harness_connect(&d), -1);
+	ck_assert_int_eq(harness_stop(&d), 0);
+}
+END_TEST
+
+/* Another socket, the same spool: refused too (two daemons on one spool
+ * would deliver everything twice). */
+START_TEST(second_daemon_same_spool_refused)
+{
+	struct daemon_handle d;
+	char sock[PATH_MAX + 16], *err;
+
+	ck_assert_int_eq(harness_start(&d, NULL), 0);
+	snprintf(sock, sizeof(sock), "%s/other.sock", d.dir);
+	ck_assert_int_eq(run_daemon(&err, 5000, NULL, "--config", d.config, "--socket", sock, NULL),
+			 1);
+	ck_assert_msg(strstr(err, "in use by another mapispoold") != NULL, "stderr: %s", err);
+	free(err);
+	ck_assert(harness_alive(&d));
 	ck_assert_int_eq(harness_stop(&d), 0);
 }
 END_TEST
@@ -330,6 +349,7 @@ daemon_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, sigterm_stops_cleanly, 0, 2);
 	tcase_add_test(tc, second_daemon_refused);
+	tcase_add_test(tc, second_daemon_same_spool_refused);
 	tcase_add_test(tc, stale_socket_replaced);
 	tcase_add_test(tc, socket_path_not_a_socket);
 	tcase_add_loop_test(tc, bad_config_refused, 0,
