@@ -67,16 +67,6 @@ now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void
-fsync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd == -1 || fsync(fd) == -1)
-		die("fsync", path);
-	close(fd);
-}
-
 /* Create tmp/NAME and write the body; fsync it when asked.  Returns after
  * close, as the spool does once the file is complete. */
 static void
@@ -160,8 +150,7 @@ run_syncfs(const struct opts *o, const char *buf)
 	return t0;
 }
 
-/* Remove what a run left, outside the timing, and sync so that the next
- * run does not pay for this one's deletions. */
+/* Remove what a run left, outside the timing. */
 static void
 cleanup(const struct opts *o)
 {
@@ -172,9 +161,6 @@ cleanup(const struct opts *o)
 		unlink(fin);
 		unlink(tmp);
 	}
-	snprintf(tmp, sizeof(tmp), "%s/new", o->dir);
-	fsync_path(tmp);
-	sync();
 }
 
 static void
@@ -182,6 +168,10 @@ run(const struct opts *o, enum mode m, const char *buf)
 {
 	double secs;
 
+	/* Start from a clean page cache: on ext4 an fsync commits the whole
+	 * journal, so dirty data left by whatever ran before (the previous
+	 * mode's deletions, the daemon's last measure) would be paid here. */
+	sync();
 	switch (m) {
 	case MODE_FSYNC:
 		secs = run_per_file(o, buf, 1);

@@ -11,6 +11,10 @@ daemon_libmapispoold_la_SOURCES = \
 	daemon/store.c daemon/store.h daemon/report.c \
 	daemon/transport_maildir.c \
 	daemon/transport_pipe.c \
+	daemon/transport_smtp.c \
+	daemon/transport_pop3.c \
+	daemon/transport_imap.c \
+	daemon/curl_loop.c daemon/curl_loop.h \
 	daemon/advise.c daemon/advise.h \
 	daemon/flush.c daemon/flush.h \
 	daemon/conf.c daemon/conf.h \
@@ -21,8 +25,10 @@ daemon_libmapispoold_la_SOURCES = \
 	daemon/control.c daemon/control.h \
 	daemon/ops.c daemon/ops.h
 daemon_libmapispoold_la_CPPFLAGS = $(AM_CPPFLAGS) -DSPOOLDIR='"$(spooldir)"'
-daemon_libmapispoold_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JSONC_CFLAGS) $(INIH_CFLAGS)
-daemon_libmapispoold_la_LIBADD = lib/libmapicore.la $(LIBEVENT_LIBS) $(JSONC_LIBS) $(INIH_LIBS)
+daemon_libmapispoold_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JSONC_CFLAGS) $(INIH_CFLAGS) \
+	$(LIBCURL_CFLAGS)
+daemon_libmapispoold_la_LIBADD = lib/libmapicore.la $(LIBEVENT_LIBS) $(JSONC_LIBS) $(INIH_LIBS) \
+	$(LIBCURL_LIBS)
 
 sbin_PROGRAMS += daemon/mapispoold
 daemon_mapispoold_SOURCES = daemon/main.c

@@ -28,6 +28,8 @@ enum xp_outcome {
 	XP_DEFERRED,		/* temporary (MAPI_E_WAIT): try again later */
 	XP_FAILED,		/* permanent: a non-delivery report */
 	XP_NOT_ME,		/* declined (MAPI_E_NOT_ME): next transport */
+	XP_CANCELLED,		/* needed a person and had none (FLUSH_NO_UI, or the
+				 * prompt was cancelled): untouched, not an attempt */
 };
 
 struct xp_result {
@@ -35,11 +37,24 @@ struct xp_result {
 	char text[SPOOL_MAX_ERROR];	/* what happened, in words */
 };
 
+struct curl_loop;
+
 /* What a backend gets to work with. */
 struct transport_env {
 	struct event_base *base;
 	struct worker_pool *workers;
+	struct curl_loop *curl;		/* libcurl on the loop (smtp, pop3, imap) */
 	const char *tmp_dir;		/* scratch space on the spool's disk */
+};
+
+/* A person to ask (the client that asked for a flush without FLUSH_NO_UI),
+ * or none.  prompt asks for a secret; answer(actx, value) comes later on
+ * the loop, with NULL when cancelled, timed out or the person left.  The
+ * value is wiped after answer returns: copy it. */
+struct xp_ui {
+	void (*prompt)(void *ctx, const char *transport, const char *text,
+		       void (*answer)(void *actx, const char *value), void *actx);
+	void *ctx;
 };
 
 /* Upload one message: the recipients of msg whose unit is `unit` are
@@ -51,6 +66,7 @@ struct xp_send {
 	const struct qmsg *msg;
 	int unit;
 	const char *data_path;		/* the message's bytes */
+	const struct xp_ui *ui;		/* NULL: nobody to ask */
 	void (*done)(void *ctx, const struct xp_result *r);
 	void *ctx;
 };
@@ -68,6 +84,7 @@ struct xp_fetch {
 	void (*import)(void *ctx, const char *path,
 		       void (*imported)(void *xpctx, HRESULT hr), void *xpctx);
 	void (*done)(void *ctx, const struct xp_result *r, unsigned fetched);
+	const struct xp_ui *ui;		/* NULL: nobody to ask */
 	void *ctx;
 };
 
@@ -82,6 +99,9 @@ struct transport_backend {
 	void (*close)(void *xp);
 	void (*send)(void *xp, struct xp_send *req);	/* NULL: cannot send */
 	void (*fetch)(void *xp, struct xp_fetch *req);	/* NULL: cannot fetch */
+	/* The password changed (ChangePassword wrote the new one to
+	 * password_file): use it from now on.  NULL: keeps no password. */
+	void (*set_password)(void *xp, const char *password);
 };
 
 struct transport_type_info {
@@ -98,5 +118,15 @@ const struct transport_type_info *transport_type_info(enum transport_type type);
 
 extern const struct transport_backend transport_maildir;
 extern const struct transport_backend transport_pipe;
+extern const struct transport_backend transport_smtp;
+extern const struct transport_backend transport_pop3;
+extern const struct transport_backend transport_imap;
+
+/* The first line of a password file (blocking: at open, or on a worker);
+ * malloc'd, NULL with err.  Refuses a file others can read. */
+char *transport_read_password(const char *path, char *err, size_t errlen);
+
+/* Wipe and free a secret. */
+void transport_free_secret(char *secret);
 
 #endif

@@ -10,7 +10,7 @@ AM_TESTS_ENVIRONMENT = \
 	export MAPISPOOLD MAPISPOOLCTL TESTS_SRCDIR EXAMPLES_DIR;
 
 # Unit tests see the daemon's private headers too.
-TESTS_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS) $(LIBEVENT_CFLAGS) \
+TESTS_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBCURL_CFLAGS) \
 	-I$(top_srcdir)/daemon
 CORE_TEST_LIBS = lib/libmapicore.la $(CHECK_LIBS) $(JSONC_LIBS)
 DAEMON_TEST_LIBS = daemon/libmapispoold.la $(CHECK_LIBS)
@@ -38,7 +38,9 @@ integration_tests = \
 	tests/check_flush \
 	tests/check_queue \
 	tests/check_notify \
-	tests/check_crash
+	tests/check_crash \
+	tests/check_smtp \
+	tests/check_fetch
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests)
@@ -116,3 +118,15 @@ tests_check_notify_LDADD = lib/libmapispool.la lib/libmapicore.la $(CHECK_LIBS) 
 tests_check_crash_SOURCES = tests/check_crash.c $(HARNESS)
 tests_check_crash_CFLAGS = $(TESTS_CFLAGS)
 tests_check_crash_LDADD = lib/libmapispool.la lib/libmapicore.la $(CHECK_LIBS) $(JSONC_LIBS)
+
+# Network transports against real servers on loopback, started by the
+# tests: an SMTP server (tests/smtp_sink.py, on Debian's python3-aiosmtpd)
+# and Dovecot (tests/dovecot.sh), over plain and TLS (tests/tls_ca.sh).
+SERVERS = tests/servers.c tests/servers.h tests/smtp_server.c tests/dovecot_server.c
+tests_check_smtp_SOURCES = tests/check_smtp.c $(HARNESS) $(SERVERS)
+tests_check_smtp_CFLAGS = $(TESTS_CFLAGS)
+tests_check_smtp_LDADD = lib/libmapispool.la lib/libmapicore.la $(CHECK_LIBS) $(JSONC_LIBS)
+tests_check_fetch_SOURCES = tests/check_fetch.c $(HARNESS) $(SERVERS)
+tests_check_fetch_CFLAGS = $(TESTS_CFLAGS)
+tests_check_fetch_LDADD = lib/libmapispool.la lib/libmapicore.la $(CHECK_LIBS) $(JSONC_LIBS)
+EXTRA_DIST += tests/smtp_sink.py tests/dovecot.sh tests/tls_ca.sh

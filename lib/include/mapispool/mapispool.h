@@ -76,6 +76,8 @@ HRESULT mapispool_dispatch(LPMAPISESSION lpSession, int timeout_ms);
  * The callback may call the library, but not log off the session. */
 #define MAPISPOOL_UI_PROGRESS ((ULONG)1)	/* a transport's progress */
 #define MAPISPOOL_UI_FLUSH_DONE ((ULONG)2)	/* an FLUSH_ASYNC_OK flush ended */
+#define MAPISPOOL_UI_PROMPT ((ULONG)3)		/* a transport asks for a password:
+						 * answer with mapispool_ui_reply */
 
 typedef struct {
 	ULONG ulKind;		/* MAPISPOOL_UI_* */
@@ -84,12 +86,18 @@ typedef struct {
 	ULONG ulProgress;	/* PROGRESS: 0-100 */
 	LPCSTR lpszText;	/* PROGRESS: what it is doing */
 	HRESULT hResult;	/* FLUSH_DONE: the flush's result */
+	ULONG ulPromptId;	/* PROMPT: what to answer */
+	BOOL fSecret;		/* PROMPT: do not echo the answer */
 } MAPISPOOL_UI_EVENT;
 
 typedef void(MAPISPOOL_UI_CALLBACK)(LPVOID lpvContext, const MAPISPOOL_UI_EVENT *lpEvent);
 
 HRESULT mapispool_set_ui_callback(LPMAPISESSION lpSession, MAPISPOOL_UI_CALLBACK *lpfnCallback,
 				  LPVOID lpvContext);
+
+/* Answer a MAPISPOOL_UI_PROMPT (from inside the callback or later);
+ * lpszValue NULL cancels.  The library keeps no copy. */
+HRESULT mapispool_ui_reply(LPMAPISESSION lpSession, ULONG ulPromptId, LPCSTR lpszValue);
 
 /* ---- What the last FlushQueues on a status object did, per transport ---- */
 

@@ -70,6 +70,11 @@
 	MAPISPOOL_TSTR_(PR_REMOTE_PROGRESS_TEXT_A, PR_REMOTE_PROGRESS_TEXT_W)
 #define PR_REMOTE_VALIDATE_OK PROP_TAG(PT_BOOLEAN, 0x3E0D)
 
+/* mapispool's own status row properties (MAPI's provider range) */
+/* TRUE while the transport would have to ask a person (password = prompt
+ * and none given yet): a flush with FLUSH_NO_UI then fails its part. */
+#define PR_MAPISPOOL_NEEDS_UI PROP_TAG(PT_BOOLEAN, 0x6600)
+
 /* Message and recipient properties a spooler deals in */
 #define PR_DEFERRED_DELIVERY_TIME PROP_TAG(PT_SYSTIME, 0x000F)
 #define PR_DELIVER_TIME PROP_TAG(PT_SYSTIME, 0x0010)

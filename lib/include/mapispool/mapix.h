@@ -125,6 +125,10 @@ HRESULT IMAPIStatus_FlushQueues(LPMAPISTATUS lpStatus, ULONG_PTR ulUIParam,
 				ULONG cbTargetTransport, LPENTRYID lpTargetTransport,
 				ULONG ulFlags);
 HRESULT IMAPIStatus_ValidateState(LPMAPISTATUS lpStatus, ULONG_PTR ulUIParam, ULONG ulFlags);
+/* Passwords are UTF-8 (PT_STRING8); with MAPI_UNICODE in ulFlags they are
+ * wide strings, as in MAPI. */
+HRESULT IMAPIStatus_ChangePassword(LPMAPISTATUS lpStatus, LPTSTR lpOldPass, LPTSTR lpNewPass,
+				   ULONG ulFlags);
 HRESULT IMAPIStatus_GetLastError(LPMAPISTATUS lpStatus, HRESULT hResult, ULONG ulFlags,
 				 LPMAPIERROR *lppMAPIError);
 ULONG IMAPIStatus_AddRef(LPMAPISTATUS lpStatus);
