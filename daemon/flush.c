@@ -64,6 +64,8 @@ struct fjob {
 	HRESULT hr;
 	char msg[SPOOL_MAX_ERROR];
 	struct xp_fetch fetch;		/* the backend holds it during DOWN */
+	struct xp_ui ui;		/* asks a waiting requester, if one may be asked */
+	bool cancelled;			/* a transport needed a person and had none */
 	TAILQ_HEAD(, fpart) waiters;
 };
 
@@ -347,8 +349,20 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 	struct xport *next;
 
 	u->in_flight = false;
+	if (r->outcome == XP_CANCELLED) {
+		/* Not an attempt: nothing was tried.  The rest of this pass
+		 * would need the same person, so it stops sending. */
+		j->cancelled = true;
+		j->hr = MAPI_E_USER_CANCEL;
+		snprintf(j->msg, sizeof(j->msg), "%s", r->text);
+		log_notice("%s: %s", j->x->tc->name, r->text);
+		then(arg);
+		return;
+	}
 	u->attempts++;
 	switch (r->outcome) {
+	case XP_CANCELLED:
+		break;
 	case XP_SENT:
 		log_notice("message %s: sent by %s", m->id, j->x->tc->name);
 		u->state = UNIT_SENT;
@@ -418,6 +432,70 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 	}
 }
 
+/* ---- asking a person ---- */
+
+/* The first waiting request that may be asked (no FLUSH_NO_UI, and a
+ * requester that can answer). */
+static struct freq *
+job_asker(const struct fjob *j)
+{
+	struct fpart *p;
+
+	TAILQ_FOREACH(p, &j->waiters, entry)
+		if (p->fr->cb.prompt != NULL && !(p->fr->flags & FLUSH_NO_UI))
+			return p->fr;
+	return NULL;
+}
+
+struct no_answer {
+	void (*answer)(void *actx, const char *value);
+	void *actx;
+};
+
+static void
+no_answer_now(evutil_socket_t fd, short what, void *arg)
+{
+	struct no_answer *na = arg;
+
+	(void)fd;
+	(void)what;
+	na->answer(na->actx, NULL);
+	free(na);
+}
+
+static void
+job_prompt(void *ctx, const char *transport, const char *text,
+	   void (*answer)(void *actx, const char *value), void *actx)
+{
+	struct fjob *j = ctx;
+	struct freq *fr = job_asker(j);
+	struct timeval now = { 0, 0 };
+	struct no_answer *na;
+
+	if (fr != NULL) {
+		fr->cb.prompt(fr->cb.ctx, fr->id, transport, text, answer, actx);
+		return;
+	}
+	/* Nobody to ask any more: "no" — from the loop, as promised. */
+	if ((na = malloc(sizeof(*na))) == NULL)
+		return;
+	na->answer = answer;
+	na->actx = actx;
+	if (event_base_once(j->x->sp->base, -1, EV_TIMEOUT, no_answer_now, na, &now) == -1)
+		free(na);
+}
+
+/* What to hand a transport: a person to ask, or none. */
+static const struct xp_ui *
+job_ui(struct fjob *j)
+{
+	if (job_asker(j) == NULL)
+		return NULL;
+	j->ui.prompt = job_prompt;
+	j->ui.ctx = j;
+	return &j->ui;
+}
+
 /* ---- phase UP ---- */
 
 struct sending {
@@ -468,7 +546,7 @@ job_send_next(struct fjob *j)
 	struct spooler *sp = j->x->sp;
 	char text[64];
 
-	while (j->next < j->n_targets) {
+	while (j->next < j->n_targets && !j->cancelled) {
 		struct qmsg *m = queue_find(sp->queue, j->targets[j->next++]);
 		struct sending *s;
 		int ui;
@@ -485,7 +563,7 @@ job_send_next(struct fjob *j)
 		s->unit = ui;
 		spool_data_path(sp->spool, m, s->path, sizeof(s->path));
 		s->req = (struct xp_send){ .msg = m, .unit = ui, .data_path = s->path,
-					   .done = job_sent, .ctx = s };
+					   .ui = job_ui(j), .done = job_sent, .ctx = s };
 		m->units[ui].in_flight = true;
 		snprintf(text, sizeof(text), "sending %zu of %zu", j->next, j->n_targets);
 		spooler_row_update(sp, j->x->row, STATUS_OUTBOUND_ACTIVE, 0, NULL);
@@ -595,7 +673,7 @@ job_fetched(void *ctx, const struct xp_result *r, unsigned fetched)
 	(void)fetched;
 	spooler_row_update(j->x->sp, j->x->row, 0, STATUS_INBOUND_ACTIVE, NULL);
 	if (r->outcome != XP_SENT) {
-		j->hr = MAPI_E_NETWORK_ERROR;
+		j->hr = r->outcome == XP_CANCELLED ? MAPI_E_USER_CANCEL : MAPI_E_NETWORK_ERROR;
 		snprintf(j->msg, sizeof(j->msg), "%s", r->text);
 		log_notice("%s: fetch: %s", j->x->tc->name, r->text);
 	}
@@ -839,7 +917,7 @@ job_run(struct fjob *j)
 			spooler_row_update(x->sp, x->row, STATUS_INBOUND_ACTIVE, 0, NULL);
 			job_progress(j, -1, "receiving");
 			j->fetch = (struct xp_fetch){ .import = job_import, .done = job_fetched,
-						      .ctx = j };
+						      .ui = job_ui(j), .ctx = j };
 			be->fetch(x->xp, &j->fetch);
 			return;
 		}

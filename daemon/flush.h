@@ -27,6 +27,10 @@ struct flush_cb {
 	/* The end: S_OK or MAPI_W_ERRORS_RETURNED, and the per-transport
 	 * results (a JSON array, consumed). */
 	void (*done)(void *ctx, ULONG flush_id, HRESULT hr, json_object *transports);
+	/* Ask the requester for a secret (NULL: nobody to ask); answer(actx,
+	 * value or NULL) later, on the loop. */
+	void (*prompt)(void *ctx, ULONG flush_id, const char *transport, const char *text,
+		       void (*answer)(void *actx, const char *value), void *actx);
 	void *ctx;
 };
 

@@ -260,6 +260,7 @@ out:
 		control_set_dispatch(ctl, NULL, NULL);
 		control_set_close_hook(ctl, NULL, NULL);
 	}
+	ops_shutdown();
 	spooler_free(sp);
 	control_free(ctl);
 	json_object_put(hello);

@@ -6,6 +6,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
 
 #include <mapispool/mapix.h>
 
@@ -216,6 +219,7 @@ op_status_get_props(struct spooler *sp, struct request *req, json_object *msg)
 /* ---- status.flush_queues ---- */
 
 struct flushing {
+	struct spooler *sp;
 	struct request *req;		/* synchronous: answered at the end */
 	struct client *cl;		/* asynchronous: told by an event */
 	bool replied;			/* asynchronous: the flush_id went out */
@@ -243,6 +247,152 @@ flush_progress(void *ctx, ULONG flush_id, const char *transport, LONG pct, const
 	json_object_object_add(ev, "progress", json_object_new_int(pct));
 	json_object_object_add(ev, "text", json_object_new_string(text));
 	control_client_event(flushing_client(f), ev);
+}
+
+/* ---- prompts (ui.prompt / ui.reply) ---- */
+
+/* How long a prompt waits for its answer. */
+#define PROMPT_TIMEOUT_SEC 120
+
+struct prompt {
+	ULONG id;
+	struct client *cl;
+	void (*answer)(void *actx, const char *value);
+	void *actx;
+	struct event *timer;
+	LIST_ENTRY(prompt) entry;
+};
+
+static LIST_HEAD(, prompt) prompts = LIST_HEAD_INITIALIZER(prompts);
+static ULONG next_prompt_id;
+
+static void
+prompt_free(struct prompt *p)
+{
+	LIST_REMOVE(p, entry);
+	if (p->timer)
+		event_free(p->timer);
+	control_client_release(p->cl);
+	free(p);
+}
+
+/* Give the transport its answer (NULL: no) and forget the prompt. */
+static void
+prompt_finish(struct prompt *p, const char *value)
+{
+	void (*answer)(void *actx, const char *value) = p->answer;
+	void *actx = p->actx;
+
+	prompt_free(p);
+	answer(actx, value);
+}
+
+static void
+prompt_expired(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	prompt_finish(arg, NULL);
+}
+
+struct deferred_no {
+	void (*answer)(void *actx, const char *value);
+	void *actx;
+};
+
+static void
+deferred_no_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct deferred_no *no = arg;
+
+	(void)fd;
+	(void)what;
+	no->answer(no->actx, NULL);
+	free(no);
+}
+
+static void
+flush_prompt(void *ctx, ULONG flush_id, const char *transport, const char *text,
+	     void (*answer)(void *actx, const char *value), void *actx)
+{
+	struct flushing *f = ctx;
+	struct timeval tv = { PROMPT_TIMEOUT_SEC, 0 };
+	struct prompt *p = calloc(1, sizeof(*p));
+	json_object *ev;
+
+	if (p == NULL || (p->timer = evtimer_new(f->sp->base, prompt_expired, p)) == NULL) {
+		struct deferred_no *no = malloc(sizeof(*no));
+		struct timeval now = { 0, 0 };
+
+		/* Out of memory: "no", from the loop, as transports are promised. */
+		free(p);
+		if (no == NULL)
+			return;
+		no->answer = answer;
+		no->actx = actx;
+		if (event_base_once(f->sp->base, -1, EV_TIMEOUT, deferred_no_cb, no, &now) == -1)
+			free(no);
+		return;
+	}
+	p->id = ++next_prompt_id;
+	p->cl = flushing_client(f);
+	p->answer = answer;
+	p->actx = actx;
+	control_client_hold(p->cl);
+	LIST_INSERT_HEAD(&prompts, p, entry);
+	evtimer_add(p->timer, &tv);
+	ev = json_object_new_object();
+	json_object_object_add(ev, "event", json_object_new_string(PROTO_EV_UI_PROMPT));
+	json_object_object_add(ev, "prompt_id", json_object_new_int64(p->id));
+	json_object_object_add(ev, "flush_id", json_object_new_int64(flush_id));
+	json_object_object_add(ev, "transport", json_object_new_string(transport));
+	json_object_object_add(ev, "text", json_object_new_string(text));
+	json_object_object_add(ev, "secret", json_object_new_boolean(1));
+	control_client_event(p->cl, ev);
+}
+
+static void
+op_ui_reply(struct spooler *sp, struct request *req, json_object *msg)
+{
+	struct client *cl = control_request_client(req);
+	const char *value = NULL;
+	json_object *cancel = NULL;
+	int64_t id = 0;
+	struct prompt *p;
+	char err[256];
+
+	(void)sp;
+	if (!proto_get_int64(msg, "prompt_id", true, &id, err, sizeof(err)) ||
+	    !proto_get_string(msg, "value", false, &value, err, sizeof(err))) {
+		control_fail(req, MAPI_E_INVALID_PARAMETER, "%s", err);
+		return;
+	}
+	json_object_object_get_ex(msg, "cancel", &cancel);
+	if (value == NULL && !json_object_get_boolean(cancel)) {
+		control_fail(req, MAPI_E_INVALID_PARAMETER,
+			     "give the answer as \"value\", or \"cancel\": true");
+		return;
+	}
+	LIST_FOREACH(p, &prompts, entry)
+		if ((int64_t)p->id == id && p->cl == cl)
+			break;
+	if (p == NULL) {
+		control_fail(req, MAPI_E_NOT_FOUND, "no prompt %lld waits for this session",
+			     (long long)id);
+		return;
+	}
+	prompt_finish(p, json_object_get_boolean(cancel) ? NULL : value);
+	/* The secret lived in the request: do not leave it in memory. */
+	if (value != NULL)
+		explicit_bzero((char *)value, strlen(value));
+	control_reply(req, S_OK, NULL);
+}
+
+void
+ops_shutdown(void)
+{
+	while (!LIST_EMPTY(&prompts))
+		prompt_free(LIST_FIRST(&prompts));
 }
 
 static void
@@ -292,7 +442,7 @@ flush_done(void *ctx, ULONG flush_id, HRESULT hr, json_object *transports)
 static void
 op_status_flush_queues(struct spooler *sp, struct request *req, json_object *msg)
 {
-	struct flush_cb cb = { flush_progress, flush_done, NULL };
+	struct flush_cb cb = { flush_progress, flush_done, flush_prompt, NULL };
 	struct status_obj *o;
 	struct flushing *f;
 	json_object *t = NULL;
@@ -316,6 +466,7 @@ op_status_flush_queues(struct spooler *sp, struct request *req, json_object *msg
 		control_fail(req, MAPI_E_NOT_ENOUGH_MEMORY, "out of memory");
 		return;
 	}
+	f->sp = sp;
 	/* Only the spooler's flush may be asynchronous; a transport's
 	 * ignores FLUSH_ASYNC_OK (SPEC §4). */
 	if ((flags & FLUSH_ASYNC_OK) && o->kind == EID_SPOOLER) {
@@ -608,10 +759,39 @@ op_unadvise(struct spooler *sp, struct request *req, json_object *msg)
 	control_reply(req, S_OK, NULL);
 }
 
+/* ---- status.change_password ---- */
+
+static void
+op_status_change_password(struct spooler *sp, struct request *req, json_object *msg)
+{
+	const char *old = NULL, *new_password = NULL;
+	struct status_obj *o;
+	char err[256];
+
+	if ((o = request_object(sp, req, msg)) == NULL)
+		return;
+	if (!proto_get_string(msg, "old", true, &old, err, sizeof(err)) ||
+	    !proto_get_string(msg, "new", true, &new_password, err, sizeof(err))) {
+		control_fail(req, MAPI_E_INVALID_PARAMETER, "%s", err);
+		return;
+	}
+	spooler_change_password(sp, o, old, new_password, reply_request, req);
+	explicit_bzero((char *)old, strlen(old));
+	explicit_bzero((char *)new_password, strlen(new_password));
+}
+
 void
 ops_client_closed(void *ctx, struct client *cl)
 {
+	struct prompt *p, *next;
+
 	advise_client_gone(spooler_advise(ctx), cl);
+	/* Who was asked has gone: the answer is no. */
+	for (p = LIST_FIRST(&prompts); p != NULL; p = next) {
+		next = LIST_NEXT(p, entry);
+		if (p->cl == cl)
+			prompt_finish(p, NULL);
+	}
 }
 
 static const struct {
@@ -628,6 +808,8 @@ static const struct {
 	{ PROTO_OP_QUEUE_HOLD, op_queue_hold },
 	{ PROTO_OP_QUEUE_RELEASE, op_queue_release },
 	{ PROTO_OP_QUEUE_REMOVE, op_queue_remove },
+	{ PROTO_OP_STATUS_CHANGE_PASSWORD, op_status_change_password },
+	{ PROTO_OP_UI_REPLY, op_ui_reply },
 	{ PROTO_OP_ADVISE, op_advise },
 	{ PROTO_OP_UNADVISE, op_unadvise },
 };

@@ -17,6 +17,9 @@ void ops_dispatch(void *ctx, struct request *req, const char *op, json_object *m
 /* A control_close_fn: a connection's subscriptions end with it. */
 void ops_client_closed(void *ctx, struct client *cl);
 
+/* Forget pending prompts (at shutdown, before the spooler goes). */
+void ops_shutdown(void);
+
 /* The hello event sent to each new client (a new reference). */
 json_object *ops_hello(const char *profile, size_t max_line);
 

@@ -10,6 +10,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <mapispool/mapix.h>
 
 #include "advise.h"
+#include "curl_loop.h"
 #include "flush.h"
 #include "hresult.h"
 #include "log.h"
@@ -225,7 +227,7 @@ static int
 open_xport(struct spooler *sp, struct xport *x, const struct transport_config *tc,
 	   char *err, size_t errlen)
 {
-	struct transport_env env = { sp->base, sp->workers, sp->tmp_dir };
+	struct transport_env env = { sp->base, sp->workers, sp->curl, sp->tmp_dir };
 	struct status_obj *o;
 	char text[256];
 
@@ -243,6 +245,8 @@ open_xport(struct spooler *sp, struct xport *x, const struct transport_config *t
 	o->resource_flags = tc->prefer_last ? STATUS_XP_PREFER_LAST : 0;
 	if (tc->username != NULL)
 		status_obj_set_identity(o, tc->username);
+	/* Can it work without a person?  Not when it asks for its password. */
+	o->needs_ui = tc->password_prompt;
 	if (x->ti->backend == NULL) {
 		/* Declared in the profile, but this build cannot run it: the
 		 * row is listed, without STATUS_AVAILABLE, and says why. */
@@ -320,6 +324,8 @@ spooler_new(struct event_base *base, const struct config *cfg, char *err, size_t
 	    (sp->queue = queue_new()) == NULL || (sp->table = status_table_new()) == NULL ||
 	    (sp->retry_timer = evtimer_new(base, on_retry_timer, sp)) == NULL)
 		goto nomem;
+	if ((sp->curl = curl_loop_new(base, err, errlen)) == NULL)
+		goto fail;
 	if ((sp->spool = spool_open(cfg->spooler.spool_dir, sp->workers, err, errlen)) == NULL)
 		goto fail;
 	if ((n = spool_recover(sp->spool, recovered, sp, err, errlen)) == -1)
@@ -375,6 +381,7 @@ spooler_free(struct spooler *sp)
 		if (x->poll_timer)
 			event_free(x->poll_timer);
 	}
+	curl_loop_free(sp->curl);
 	/* Jobs still queued on the workers are dropped; a message they were
 	 * writing stays as it was on disk, and recovery finds it. */
 	worker_pool_free(sp->workers);
@@ -969,6 +976,133 @@ spooler_validate(struct spooler *sp, struct status_obj *o, ULONG flags, spooler_
 	if (worker_submit(sp->workers, validate_work, validate_done, v) == -1) {
 		free(v->checks);
 		free(v);
+		reply(ctx, MAPI_E_NOT_ENOUGH_MEMORY, NULL, "out of memory");
+	}
+}
+
+/* ---- ChangePassword ---- */
+
+struct changing {
+	struct spooler *sp;
+	struct xport *x;
+	char path[4096];
+	char *old, *new_password;
+	HRESULT hr;
+	char msg[512];
+	spooler_reply_fn reply;
+	void *ctx;
+};
+
+/* Compare without telling, by timing, how much matched. */
+static bool
+secret_equal(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	unsigned char diff = na != nb;
+
+	for (size_t i = 0; i < na && i < nb; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}
+
+/* On a worker: check the old password, then write the new file beside
+ * the old one and rename it over (the file must never be half written). */
+static void
+change_work(void *arg)
+{
+	struct changing *c = arg;
+	char tmp[4200], *cur;
+	size_t len = strlen(c->new_password);
+	int fd = -1, dfd = -1;
+	char *slash;
+
+	if ((cur = transport_read_password(c->path, c->msg, sizeof(c->msg))) == NULL) {
+		c->hr = MAPI_E_DISK_ERROR;
+		return;
+	}
+	if (!secret_equal(cur, c->old)) {
+		transport_free_secret(cur);
+		c->hr = MAPI_E_NO_ACCESS;
+		snprintf(c->msg, sizeof(c->msg), "the old password is wrong");
+		return;
+	}
+	transport_free_secret(cur);
+	snprintf(tmp, sizeof(tmp), "%s.new", c->path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1 ||
+	    write(fd, c->new_password, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
+	    fsync(fd) == -1 || close(fd) == -1 || rename(tmp, c->path) == -1) {
+		snprintf(c->msg, sizeof(c->msg), "cannot write %.300s: %s", c->path,
+			 strerror(errno));
+		c->hr = MAPI_E_DISK_ERROR;
+		if (fd != -1)
+			close(fd);
+		unlink(tmp);
+		return;
+	}
+	if ((slash = strrchr(tmp, '/')) != NULL) {
+		*slash = '\0';
+		if ((dfd = open(slash == tmp ? "/" : tmp, O_RDONLY | O_DIRECTORY)) != -1) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+	c->hr = S_OK;
+}
+
+static void
+change_done(void *arg)
+{
+	struct changing *c = arg;
+
+	if (c->hr == S_OK) {
+		if (c->x->ti->backend->set_password != NULL)
+			c->x->ti->backend->set_password(c->x->xp, c->new_password);
+		log_notice("%s: password changed", c->x->tc->name);
+	} else {
+		log_notice("%s: password not changed: %s", c->x->tc->name, c->msg);
+	}
+	c->reply(c->ctx, c->hr, NULL, c->hr == S_OK ? NULL : c->msg);
+	transport_free_secret(c->old);
+	transport_free_secret(c->new_password);
+	free(c);
+}
+
+void
+spooler_change_password(struct spooler *sp, struct status_obj *o, const char *old,
+			const char *new_password, spooler_reply_fn reply, void *ctx)
+{
+	struct xport *x = o->kind == EID_TRANSPORT ? spooler_xport_of(sp, o) : NULL;
+	struct changing *c;
+
+	if (x == NULL || !(o->methods & STATUS_CHANGE_PASSWORD) || x->tc->password_file == NULL) {
+		reply(ctx, MAPI_E_NO_SUPPORT, NULL,
+		      "only a transport with a password_file has ChangePassword");
+		return;
+	}
+	if (strlen(new_password) == 0 || strlen(new_password) > 512 ||
+	    strpbrk(new_password, "\r\n") != NULL) {
+		reply(ctx, MAPI_E_INVALID_PARAMETER, NULL,
+		      "a password is 1 to 512 bytes on one line");
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->old = strdup(old)) == NULL ||
+	    (c->new_password = strdup(new_password)) == NULL) {
+		if (c) {
+			transport_free_secret(c->old);
+			free(c);
+		}
+		reply(ctx, MAPI_E_NOT_ENOUGH_MEMORY, NULL, "out of memory");
+		return;
+	}
+	c->sp = sp;
+	c->x = x;
+	c->reply = reply;
+	c->ctx = ctx;
+	snprintf(c->path, sizeof(c->path), "%s", x->tc->password_file);
+	if (worker_submit(sp->workers, change_work, change_done, c) == -1) {
+		transport_free_secret(c->old);
+		transport_free_secret(c->new_password);
+		free(c);
 		reply(ctx, MAPI_E_NOT_ENOUGH_MEMORY, NULL, "out of memory");
 	}
 }

@@ -47,6 +47,7 @@ struct spooler {
 	const struct config *cfg;
 	struct event_base *base;
 	struct worker_pool *workers;
+	struct curl_loop *curl;
 	struct spool *spool;
 	struct store *store;
 	struct queue *queue;
@@ -90,6 +91,10 @@ void spooler_submit(struct spooler *sp, const char *sender, const struct submit_
 /* status.validate_state on o. */
 void spooler_validate(struct spooler *sp, struct status_obj *o, ULONG flags,
 		      spooler_reply_fn reply, void *ctx);
+
+/* status.change_password on o (a transport with a password_file). */
+void spooler_change_password(struct spooler *sp, struct status_obj *o, const char *old,
+			     const char *new_password, spooler_reply_fn reply, void *ctx);
 
 /* queue.list: a page of the queue as the reply's members. */
 HRESULT spooler_queue_list(struct spooler *sp, enum spool_queue which, const char *after,

@@ -26,12 +26,13 @@ struct status_table {
 };
 
 /* Table order of the columns; also the order of status_obj_props(). */
-static const SizedSPropTagArray(15, default_columns) = {
-	15,
+static const SizedSPropTagArray(16, default_columns) = {
+	16,
 	{ PR_ENTRYID, PR_INSTANCE_KEY, PR_ROWID, PR_OBJECT_TYPE, PR_RESOURCE_TYPE,
 	  PR_RESOURCE_METHODS, PR_RESOURCE_FLAGS, PR_STATUS_CODE, PR_STATUS_STRING_A,
 	  PR_DISPLAY_NAME_A, PR_PROVIDER_DISPLAY_A, PR_PROVIDER_DLL_NAME_A,
-	  PR_IDENTITY_DISPLAY_A, PR_REMOTE_PROGRESS, PR_REMOTE_PROGRESS_TEXT_A },
+	  PR_IDENTITY_DISPLAY_A, PR_REMOTE_PROGRESS, PR_REMOTE_PROGRESS_TEXT_A,
+	  PR_MAPISPOOL_NEEDS_UI },
 };
 
 const SPropTagArray *
@@ -97,6 +98,7 @@ status_table_add(struct status_table *t, enum entryid_kind kind, const char *nam
 	o->rowid = t->next_rowid++;
 	o->resource_type = resource_type;
 	o->remote_progress = -1;
+	o->needs_ui = -1;
 	o->display_name = strdup(display);
 	o->provider_display = strdup(provider_display);
 	o->dll_name = strdup(dll_name);
@@ -224,6 +226,8 @@ status_obj_props(const struct status_obj *o, SPropValue props[STATUS_ROW_MAX_PRO
 		PUT(PR_IDENTITY_DISPLAY_A, lpszA, o->identity);
 	PUT(PR_REMOTE_PROGRESS, l, o->remote_progress);
 	PUT(PR_REMOTE_PROGRESS_TEXT_A, lpszA, o->progress_text);
+	if (o->needs_ui >= 0)
+		PUT(PR_MAPISPOOL_NEEDS_UI, b, (unsigned short)o->needs_ui);
 #undef PUT
 	return n;
 }

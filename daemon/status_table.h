@@ -18,7 +18,7 @@
 #include "entryid.h"
 
 /* Values per row: the fixed MAPI columns plus room for the optional ones. */
-#define STATUS_ROW_MAX_PROPS 16
+#define STATUS_ROW_MAX_PROPS 20
 
 struct status_obj {
 	enum entryid_kind kind;
@@ -37,6 +37,7 @@ struct status_obj {
 	char *status_string;		/* PR_STATUS_STRING */
 	char *progress_text;		/* PR_REMOTE_PROGRESS_TEXT */
 	char *identity;			/* PR_IDENTITY_DISPLAY, or NULL */
+	int needs_ui;			/* PR_MAPISPOOL_NEEDS_UI; -1: not in the row */
 };
 
 struct status_table;

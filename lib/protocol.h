@@ -28,6 +28,7 @@
 #define PROTO_EV_TABLE "table.notification"
 #define PROTO_EV_FLUSH_PROGRESS "flush.progress"
 #define PROTO_EV_FLUSH_DONE "flush.done"
+#define PROTO_EV_UI_PROMPT "ui.prompt"
 
 /* Operations */
 #define PROTO_OP_LOGON "logon"
@@ -40,6 +41,8 @@
 #define PROTO_OP_QUEUE_HOLD "queue.hold"
 #define PROTO_OP_QUEUE_RELEASE "queue.release"
 #define PROTO_OP_QUEUE_REMOVE "queue.remove"
+#define PROTO_OP_STATUS_CHANGE_PASSWORD "status.change_password"
+#define PROTO_OP_UI_REPLY "ui.reply"
 #define PROTO_OP_ADVISE "advise"
 #define PROTO_OP_UNADVISE "unadvise"
 
