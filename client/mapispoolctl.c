@@ -14,6 +14,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <locale.h>
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sysexits.h>
+#include <termios.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -72,6 +74,7 @@ static int cmd_validate(const struct ctl *, const struct ctl_args *);
 static int cmd_offline(const struct ctl *, const struct ctl_args *);
 static int cmd_online(const struct ctl *, const struct ctl_args *);
 static int cmd_watch(const struct ctl *, const struct ctl_args *);
+static int cmd_password(const struct ctl *, const struct ctl_args *);
 
 /* For the commands whose only option is --json. */
 static const struct option status_options[] = {
@@ -199,6 +202,16 @@ static const struct ctl_cmd ctl_cmds[] = {
 		.min_args = 0,
 		.max_args = 0,
 		.exec = cmd_watch,
+	},
+	{
+		.name = "password",
+		.usage = "NAME [--json]",
+		.help = "change a transport's password: asked on the terminal, or two lines on stdin",
+		.optstring = "",
+		.options = status_options,
+		.min_args = 1,
+		.max_args = 1,
+		.exec = cmd_password,
 	},
 };
 
@@ -396,8 +409,8 @@ ctl_logoff(LPMAPISESSION session)
 
 /* ---- status ---- */
 
-static const SizedSPropTagArray(11, status_columns) = {
-	11,
+static const SizedSPropTagArray(12, status_columns) = {
+	12,
 	{
 		PR_DISPLAY_NAME,
 		PR_RESOURCE_TYPE,
@@ -410,6 +423,7 @@ static const SizedSPropTagArray(11, status_columns) = {
 		PR_IDENTITY_DISPLAY,
 		PR_REMOTE_PROGRESS,
 		PR_REMOTE_PROGRESS_TEXT,
+		PR_MAPISPOOL_NEEDS_UI,
 	},
 };
 
@@ -421,6 +435,7 @@ enum {
 	COL_STATUS_CODE,
 	COL_STATUS_STRING,
 	COL_RESOURCE_METHODS,
+	COL_NEEDS_UI = 11,
 };
 
 /* The rows of a table, read batch by batch: MAPI lets QueryRows return
@@ -626,6 +641,28 @@ cell_from_prop(const SPropValue *pv, int col)
 	}
 }
 
+/* The STATUS cell: the status bits, and "prompt" when the object would
+ * have to ask a person for a password (PR_MAPISPOOL_NEEDS_UI, which only
+ * transports have: PT_ERROR on the other rows). */
+static char *
+status_cell(const SRow *row)
+{
+	bool prompt = row->cValues > COL_NEEDS_UI &&
+		      PROP_TYPE(row->lpProps[COL_NEEDS_UI].ulPropTag) == PT_BOOLEAN &&
+		      row->lpProps[COL_NEEDS_UI].Value.b;
+	char *bits, *out;
+
+	bits = cell_from_prop(&row->lpProps[COL_STATUS_CODE], COL_STATUS_CODE);
+	if (bits == NULL || !prompt)
+		return bits;
+	if (strcmp(bits, "-") == 0)
+		out = strdup("prompt");
+	else if (asprintf(&out, "%s,prompt", bits) == -1)
+		out = NULL;
+	free(bits);
+	return out;
+}
+
 /* Columns on screen, each from one column of status_columns. */
 static const struct {
 	const char *title;
@@ -725,6 +762,8 @@ status_print_table(const struct status_rows *sr)
 			col = status_view[v].col;
 			if (i == 0)
 				*cell = strdup(status_view[v].title);
+			else if (col == COL_STATUS_CODE && (ULONG)col < sr->rows[i - 1]->cValues)
+				*cell = status_cell(sr->rows[i - 1]);
 			else if ((ULONG)col < sr->rows[i - 1]->cValues)
 				*cell = cell_from_prop(&sr->rows[i - 1]->lpProps[col], col);
 			else
@@ -918,12 +957,143 @@ ctl_catch_signals(void)
  * before the wait is seen soon anyway. */
 #define CTL_DISPATCH_MS 500
 
+/* ---- Asking a person ---- */
+
+/* Room for an answer; the daemon takes passwords of up to 512 bytes. */
+#define SECRET_MAX 1024
+
+/* While echo is off: the terminal and its settings, for the signal
+ * handler to put back, and the signal that came. */
+static int tty_fd = -1;
+static struct termios tty_saved;
+static volatile sig_atomic_t tty_signal;
+
+/* The signals that would otherwise leave the terminal without echo. */
+static const int tty_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+#define TTY_NSIGNALS (sizeof tty_signals / sizeof tty_signals[0])
+
+/* Echo back on at once (tcsetattr is async-signal-safe): the process may
+ * not get any further. */
+static void
+tty_on_signal(int sig)
+{
+	tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
+	tty_signal = sig;
+}
+
+/* One line from fd into buf (without its '\n'), byte by byte so that no
+ * stdio buffer keeps a copy of it.  Its length; -1 at end of file before
+ * any byte, on an error, when a caught signal came, or for a line of len
+ * bytes or more (read to its end and dropped; errno EMSGSIZE).  errno is
+ * 0 at end of file.  On failure buf is wiped. */
+static ssize_t
+read_line_fd(int fd, char *buf, size_t len)
+{
+	bool too_long = false;
+	size_t n = 0;
+	ssize_t r;
+	char c;
+
+	errno = 0;
+	for (;;) {
+		if ((r = read(fd, &c, 1)) == -1 && errno == EINTR && tty_signal == 0)
+			continue;
+		if (r == -1 || tty_signal != 0 || (r == 0 && n == 0 && !too_long))
+			goto fail;
+		if (r == 0 || c == '\n')
+			break;
+		if (n + 1 < len)
+			buf[n++] = c;
+		else
+			too_long = true;
+	}
+	buf[n] = '\0';
+	if (!too_long)
+		return (ssize_t)n;
+	errno = EMSGSIZE;
+fail:
+	explicit_bzero(buf, len);
+	return -1;
+}
+
+/* Echo back on and the signals' handlers back; then a signal that came
+ * meanwhile is raised again, now that the terminal is as it was. */
+static void
+tty_restore(const struct sigaction *old)
+{
+	size_t i;
+	int sig;
+
+	tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
+	for (i = 0; i < TTY_NSIGNALS; i++)
+		sigaction(tty_signals[i], &old[i], NULL);
+	tty_fd = -1;
+	sig = tty_signal;
+	tty_signal = 0;
+	if (sig != 0)
+		raise(sig);
+}
+
+/* Echo off on the terminal fd, the signals caught so that none leaves it
+ * off; old gets their handlers. */
+static int
+tty_quiet(int fd, struct sigaction *old)
+{
+	struct sigaction sa = { .sa_handler = tty_on_signal };
+	struct termios quiet;
+	size_t i;
+
+	if (tcgetattr(fd, &tty_saved) == -1)
+		return -1;
+	tty_fd = fd;
+	tty_signal = 0;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a signal ends the read. */
+	for (i = 0; i < TTY_NSIGNALS; i++)
+		sigaction(tty_signals[i], &sa, &old[i]);
+	quiet = tty_saved;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	if (tcsetattr(fd, TCSAFLUSH, &quiet) == 0)
+		return 0;
+	tty_restore(old);
+	return -1;
+}
+
+/* Ask question on the terminal (/dev/tty: stdout may be a pipe) and read
+ * the answer into buf, without echo when secret (and then not at all if
+ * echo cannot be turned off).  The terminal is put back as it was on
+ * every way out.  0, or -1 when there is no terminal or no answer came. */
+static int
+tty_ask(const char *question, bool secret, char *buf, size_t len)
+{
+	struct sigaction old[TTY_NSIGNALS];
+	ssize_t n = -1;
+	int fd;
+
+	if ((fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1)
+		return -1;
+	if (!secret || tty_quiet(fd, old) == 0) {
+		dprintf(fd, "%s", question);
+		n = read_line_fd(fd, buf, len);
+		if (secret) {
+			/* The Enter typed was not echoed either. */
+			dprintf(fd, "\n");
+			tty_restore(old);
+		}
+	}
+	close(fd);
+	return n == -1 ? -1 : 0;
+}
+
 /* ---- flush ---- */
 
 #define FLUSH_PROGRESS_MAX 64	/* transports shown in the live display */
 
-/* The live progress display, fed by the UI callback. */
+/* The live progress display and the prompts, fed by the UI callback. */
 struct flush_ui {
+	LPMAPISESSION session;	/* to answer prompts on */
+	bool ask;		/* answer prompts (not --no-ui) */
 	bool display;		/* show progress (not --no-ui, not --json) */
 	bool tty;		/* redraw in place rather than print lines */
 	struct {
@@ -983,6 +1153,29 @@ flush_ui_progress(struct flush_ui *ui, const MAPISPOOL_UI_EVENT *ev)
 	}
 }
 
+/* A transport asks for a password: asked on the terminal, without echo
+ * when it is secret.  With no terminal, or no answer, the prompt is
+ * cancelled and that transport's part of the flush fails.  The answer is
+ * wiped once sent. */
+static void
+flush_ui_prompt(struct flush_ui *ui, const MAPISPOOL_UI_EVENT *ev)
+{
+	char name[64], text[256], question[384], answer[SECRET_MAX];
+	bool answered;
+
+	text_clean(name, sizeof name, ev->lpszTransport);
+	text_clean(text, sizeof text, ev->lpszText);
+	snprintf(question, sizeof question, "%s (%s): ", text, name);
+	/* Progress printed so far comes before the question. */
+	fflush(stdout);
+	answered = tty_ask(question, ev->fSecret, answer, sizeof answer) == 0;
+	if (FAILED(mapispool_ui_reply(ui->session, ev->ulPromptId, answered ? answer : NULL)))
+		ctl_warnx("%s: the answer was not taken: %s", name, mapispool_last_error());
+	explicit_bzero(answer, sizeof answer);
+	/* The question took lines below the display: draw it anew below. */
+	ui->drawn = 0;
+}
+
 static void
 flush_ui_event(LPVOID ctx, const MAPISPOOL_UI_EVENT *ev)
 {
@@ -993,6 +1186,11 @@ flush_ui_event(LPVOID ctx, const MAPISPOOL_UI_EVENT *ev)
 		ui->done_hr = ev->hResult;
 	} else if (ev->ulKind == MAPISPOOL_UI_PROGRESS && ui->display) {
 		flush_ui_progress(ui, ev);
+	} else if (ev->ulKind == MAPISPOOL_UI_PROMPT) {
+		if (ui->ask)
+			flush_ui_prompt(ui, ev);
+		else
+			mapispool_ui_reply(ui->session, ev->ulPromptId, NULL);
 	}
 }
 
@@ -1384,12 +1582,16 @@ cmd_flush(const struct ctl *ctl, const struct ctl_args *args)
 	run.flags = (args->opt['U'] != NULL ? FLUSH_UPLOAD : 0) |
 		    (args->opt['D'] != NULL ? FLUSH_DOWNLOAD : 0) |
 		    (args->opt['F'] != NULL ? FLUSH_FORCE : 0) | (no_ui ? FLUSH_NO_UI : 0);
-	run.ui.display = !no_ui && !ctl->json && !(async && !wait);
+	/* Someone stays to see progress and answer prompts, unless --no-ui
+	 * or an --async flush is left running. */
+	run.ui.ask = !no_ui && (!async || wait);
+	run.ui.display = run.ui.ask && !ctl->json;
 	run.ui.tty = isatty(STDOUT_FILENO);
 	if ((rc = ctl_logon(ctl, &run.session)) != EX_OK)
 		return rc;
+	run.ui.session = run.session;
 	/* Without a UI callback the library flushes as FLUSH_NO_UI. */
-	if (run.ui.display || wait)
+	if (run.ui.ask || wait)
 		mapispool_set_ui_callback(run.session, flush_ui_event, &run.ui);
 	if (each || only != NULL) {
 		rc = flush_transports(&run, only);
@@ -1997,6 +2199,101 @@ cmd_online(const struct ctl *ctl, const struct ctl_args *args)
 {
 	return ctl_validate(ctl, args->argc > 0 ? args->argv[0] : "spooler", FORCE_XP_CONNECT,
 			    "online");
+}
+
+/* ---- password ---- */
+
+/* Does the object keep a password it can change (STATUS_CHANGE_PASSWORD)?
+ * Asked before anyone types one for it. */
+static int
+password_check(LPMAPISTATUS status, const char *name)
+{
+	static const SizedSPropTagArray(1, methods) = { 1, { PR_RESOURCE_METHODS } };
+	LPSPropValue props = NULL;
+	bool can;
+	HRESULT hr;
+	ULONG n;
+
+	hr = IMAPIStatus_GetProps(status, (LPSPropTagArray)&methods, 0, &n, &props);
+	if (FAILED(hr))
+		return ctl_mapi_error(hr, name);
+	can = PROP_TYPE(props[0].ulPropTag) == PT_LONG &&
+	      (props[0].Value.ul & STATUS_CHANGE_PASSWORD);
+	MAPIFreeBuffer(props);
+	if (!can) {
+		ctl_warnx("password: %s keeps no password to change (only a transport with a"
+			  " password_file does)", name);
+		return EX_DATAERR;
+	}
+	return EX_OK;
+}
+
+/* The old and the new password, into buffers of SECRET_MAX bytes: asked
+ * on the terminal, the new one twice, or read from stdin as two lines
+ * when it is not a terminal (scripts). */
+static int
+password_read(const char *name, char *old, char *new1, char *new2)
+{
+	char question[256];
+
+	if (!isatty(STDIN_FILENO)) {
+		if (read_line_fd(STDIN_FILENO, old, SECRET_MAX) != -1 &&
+		    read_line_fd(STDIN_FILENO, new1, SECRET_MAX) != -1)
+			return EX_OK;
+		if (errno == EMSGSIZE)
+			ctl_warnx("password: a password on stdin is longer than %d bytes",
+				  SECRET_MAX - 1);
+		else if (errno != 0)
+			ctl_warnx("password: reading stdin: %s", strerror(errno));
+		else
+			ctl_warnx("password: stdin must hold two lines: the old password, then"
+				  " the new one");
+		return EX_DATAERR;
+	}
+	snprintf(question, sizeof question, "Old password of %s: ", name);
+	if (tty_ask(question, true, old, SECRET_MAX) == -1 ||
+	    tty_ask("New password: ", true, new1, SECRET_MAX) == -1 ||
+	    tty_ask("New password again: ", true, new2, SECRET_MAX) == -1) {
+		ctl_warnx("password: no password given; nothing was changed");
+		return EX_DATAERR;
+	}
+	if (strcmp(new1, new2) != 0) {
+		ctl_warnx("password: the new passwords differ; nothing was changed");
+		return EX_DATAERR;
+	}
+	return EX_OK;
+}
+
+static int
+cmd_password(const struct ctl *ctl, const struct ctl_args *args)
+{
+	const char *name = args->argv[0];
+	char old[SECRET_MAX], new1[SECRET_MAX], new2[SECRET_MAX];
+	LPMAPISESSION session;
+	LPMAPISTATUS status = NULL;
+	HRESULT hr;
+	int rc;
+
+	if ((rc = ctl_logon(ctl, &session)) != EX_OK)
+		return rc;
+	if ((rc = ctl_open_named(session, name, &status)) == EX_OK &&
+	    (rc = password_check(status, name)) == EX_OK &&
+	    (rc = password_read(name, old, new1, new2)) == EX_OK) {
+		hr = IMAPIStatus_ChangePassword(status, old, new1, 0);
+		if (FAILED(hr))
+			rc = ctl_mapi_error(hr, name);
+		else if (ctl->json)
+			json_print_put(json_result(name, hr));
+		else
+			printf("%s: password changed\n", name);
+	}
+	explicit_bzero(old, sizeof old);
+	explicit_bzero(new1, sizeof new1);
+	explicit_bzero(new2, sizeof new2);
+	if (status != NULL)
+		IMAPIStatus_Release(status);
+	ctl_logoff(session);
+	return rc;
 }
 
 /* ---- watch ---- */

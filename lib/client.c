@@ -31,6 +31,7 @@
 
 struct queued {
 	json_object *msg;
+	uint64_t seq;			/* the order lines were queued in */
 	STAILQ_ENTRY(queued) entry;
 };
 
@@ -43,6 +44,7 @@ struct client {
 	size_t scanned;			/* buf[0..scanned) holds no '\n' */
 	STAILQ_HEAD(, queued) queue;	/* events and replies to other ids */
 	size_t queued;
+	uint64_t seq;			/* the next queued line's seq */
 };
 
 /* Per thread, and never allocated: it must survive MAPIUninitialize. */
@@ -243,6 +245,73 @@ client_send(struct client *c, json_object *msg, char *err, size_t errlen)
 	return client_send_all(c, "\n", 1, err, errlen);
 }
 
+/* s as a JSON string at out, which has room for 6 bytes a byte of s and
+ * 2 more; returns the end. */
+static char *
+json_quote(char *out, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+
+	*out++ = '"';
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			*out++ = '\\';
+			*out++ = (char)*p;
+		} else if (*p < 0x20) {
+			memcpy(out, "\\u00", 4);
+			out += 4;
+			*out++ = hex[*p >> 4];
+			*out++ = hex[*p & 0xf];
+		} else {
+			*out++ = (char)*p;
+		}
+	}
+	*out++ = '"';
+	return out;
+}
+
+/* client_send with the secrets added as members of msg.  The line is made
+ * here, in one buffer that is wiped once sent: json-c would leave copies
+ * of the values in memory it frees. */
+static HRESULT
+client_send_secret(struct client *c, json_object *msg, const struct client_secret *secrets,
+		   size_t nsecrets, char *err, size_t errlen)
+{
+	size_t len, cap, i;
+	const char *text = proto_to_string(msg, &len);
+	char *buf, *p;
+	HRESULT hr;
+
+	if (text == NULL) {
+		snprintf(err, errlen, "cannot encode the request");
+		return MAPI_E_NOT_ENOUGH_MEMORY;
+	}
+	/* ,"key":"value" for each, the closing brace and the newline. */
+	cap = len + 2;
+	for (i = 0; i < nsecrets; i++)
+		cap += 6 * (strlen(secrets[i].key) + strlen(secrets[i].value)) + 6;
+	if ((buf = malloc(cap)) == NULL) {
+		snprintf(err, errlen, "no memory for the request");
+		return MAPI_E_NOT_ENOUGH_MEMORY;
+	}
+	/* text is an object, "{...}": the secrets go before its brace. */
+	memcpy(buf, text, len - 1);
+	p = buf + len - 1;
+	for (i = 0; i < nsecrets; i++) {
+		*p++ = ',';
+		p = json_quote(p, secrets[i].key);
+		*p++ = ':';
+		p = json_quote(p, secrets[i].value);
+	}
+	*p++ = '}';
+	*p++ = '\n';
+	hr = client_send_all(c, buf, (size_t)(p - buf), err, errlen);
+	explicit_bzero(buf, cap);
+	free(buf);
+	return hr;
+}
+
 /* Room for at least one more byte, up to one line and its '\n'. */
 static int
 client_grow(struct client *c)
@@ -434,6 +503,7 @@ client_queue(struct client *c, json_object *msg)
 		return;
 	}
 	q->msg = msg;
+	q->seq = c->seq++;
 	STAILQ_INSERT_TAIL(&c->queue, q, entry);
 	c->queued++;
 }
@@ -513,44 +583,99 @@ client_queue_arrived(struct client *c, char *err, size_t errlen)
 	return hr;
 }
 
-HRESULT
-client_call_hook(struct client *c, const char *op, json_object *params, client_hook *hook,
-		 void *ctx, json_object **reply, char *err, size_t errlen)
+/* Take msg, which the queue holds, out of it and put it. */
+static void
+client_unqueue_msg(struct client *c, json_object *msg)
 {
-	int64_t id = c->next_id;
-	json_object *req, *msg;
-	HRESULT hr;
+	struct queued *q;
 
-	*reply = NULL;
+	STAILQ_FOREACH(q, &c->queue, entry) {
+		if (q->msg == msg) {
+			STAILQ_REMOVE(&c->queue, q, queued, entry);
+			c->queued--;
+			json_object_put(q->msg);
+			free(q);
+			return;
+		}
+	}
+}
+
+/* Offer hook the events queued since seq mark, in order; those it handles
+ * leave the queue.  The hook may make calls of its own (answer a prompt),
+ * which queue what they read meanwhile: that is offered too, so progress
+ * and prompts that came during a nested call are not held back until the
+ * waiting call ends. */
+static void
+client_offer(struct client *c, uint64_t mark, client_hook *hook, void *ctx)
+{
+	struct queued *q;
+	json_object *msg;
+
+	for (;;) {
+		STAILQ_FOREACH(q, &c->queue, entry)
+			if (q->seq >= mark && json_object_object_get_ex(q->msg, "event", NULL))
+				break;
+		if (q == NULL)
+			return;
+		mark = q->seq + 1;
+		/* The hook's calls may push q out of a full queue: hold msg. */
+		msg = json_object_get(q->msg);
+		if (hook(ctx, msg))
+			client_unqueue_msg(c, msg);
+		json_object_put(msg);
+	}
+}
+
+/* Is the connection usable for a new request?  With a hook, what arrived
+ * before it is queued first: it is not about the request. */
+static HRESULT
+client_ready(struct client *c, bool hook, char *err, size_t errlen)
+{
 	if (c->fd == -1) {
 		snprintf(err, errlen, "the connection to mapispoold is closed");
 		return MAPI_E_END_OF_SESSION;
 	}
-	if (hook != NULL && (hr = client_queue_arrived(c, err, errlen)) != S_OK)
-		return hr;
+	return hook ? client_queue_arrived(c, err, errlen) : S_OK;
+}
+
+/* {"id":N,"op":op, ...params' members}, N being the next id. */
+static json_object *
+client_request(struct client *c, const char *op, json_object *params, int64_t *id)
+{
+	json_object *req;
+
 	if ((req = json_object_new_object()) == NULL)
-		return MAPI_E_NOT_ENOUGH_MEMORY;
-	c->next_id++;
-	json_object_object_add(req, "id", json_object_new_int64(id));
+		return NULL;
+	*id = c->next_id++;
+	json_object_object_add(req, "id", json_object_new_int64(*id));
 	json_object_object_add(req, "op", json_object_new_string(op));
 	if (params != NULL) {
 		json_object_object_foreach(params, key, val)
 			json_object_object_add(req, key, json_object_get(val));
 	}
-	hr = client_send(c, req, err, errlen);
-	json_object_put(req);
-	if (hr != S_OK)
-		return hr;
+	return req;
+}
+
+/* Read until the reply to id comes, queueing the rest and offering its
+ * events to hook (if any). */
+static HRESULT
+client_wait(struct client *c, int64_t id, client_hook *hook, void *ctx, json_object **reply,
+	    char *err, size_t errlen)
+{
+	json_object *msg;
+	uint64_t mark;
+	HRESULT hr;
+
 	for (;;) {
 		if ((hr = client_read(c, NULL, false, &msg, err, errlen)) != S_OK)
 			return hr;
 		if (client_is_reply(msg, id))
 			return client_reply(msg, reply, err, errlen);
-		if (hook == NULL || !hook(ctx, msg)) {
-			client_queue(c, msg);
+		mark = c->seq;
+		client_queue(c, msg);
+		if (hook == NULL)
 			continue;
-		}
-		json_object_put(msg);
+		client_offer(c, mark, hook, ctx);
 		/* The hook may have called the library on this connection. */
 		if (c->fd == -1) {
 			snprintf(err, errlen, "the connection to mapispoold is closed");
@@ -559,6 +684,47 @@ client_call_hook(struct client *c, const char *op, json_object *params, client_h
 		if ((msg = client_unqueue_reply(c, id)) != NULL)
 			return client_reply(msg, reply, err, errlen);
 	}
+}
+
+HRESULT
+client_call_hook(struct client *c, const char *op, json_object *params, client_hook *hook,
+		 void *ctx, json_object **reply, char *err, size_t errlen)
+{
+	json_object *req;
+	int64_t id;
+	HRESULT hr;
+
+	*reply = NULL;
+	if ((hr = client_ready(c, hook != NULL, err, errlen)) != S_OK)
+		return hr;
+	if ((req = client_request(c, op, params, &id)) == NULL)
+		return MAPI_E_NOT_ENOUGH_MEMORY;
+	hr = client_send(c, req, err, errlen);
+	json_object_put(req);
+	if (hr != S_OK)
+		return hr;
+	return client_wait(c, id, hook, ctx, reply, err, errlen);
+}
+
+HRESULT
+client_call_secret(struct client *c, const char *op, json_object *params,
+		   const struct client_secret *secrets, size_t nsecrets, json_object **reply,
+		   char *err, size_t errlen)
+{
+	json_object *req;
+	int64_t id;
+	HRESULT hr;
+
+	*reply = NULL;
+	if ((hr = client_ready(c, false, err, errlen)) != S_OK)
+		return hr;
+	if ((req = client_request(c, op, params, &id)) == NULL)
+		return MAPI_E_NOT_ENOUGH_MEMORY;
+	hr = client_send_secret(c, req, secrets, nsecrets, err, errlen);
+	json_object_put(req);
+	if (hr != S_OK)
+		return hr;
+	return client_wait(c, id, NULL, NULL, reply, err, errlen);
 }
 
 HRESULT
@@ -725,6 +891,22 @@ utf8_decode(const unsigned char *s, uint32_t *cp)
 bad:
 	*cp = 0xfffd;
 	return 1;
+}
+
+bool
+utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+	size_t n;
+
+	for (; *p != '\0'; p += n) {
+		n = utf8_decode(p, &cp);
+		/* A U+FFFD that was written as such takes three bytes. */
+		if (cp == 0xfffd && n == 1)
+			return false;
+	}
+	return true;
 }
 
 HRESULT

@@ -46,14 +46,28 @@ void client_close(struct client *c);
 HRESULT client_call(struct client *c, const char *op, json_object *params,
 		    json_object **reply, char *err, size_t errlen);
 
-/* Offered each line that is not the reply while a call waits: true if the
- * hook handled it (the client then puts it), false to queue it. */
+/* Offered each event that arrives while a call waits, in order, those
+ * read by calls the hook itself makes included: true if the hook handled
+ * it (the client then puts it), false to queue it. */
 typedef bool client_hook(void *ctx, json_object *msg);
 
-/* client_call that offers the lines read meanwhile to hook first. */
+/* client_call that offers the events read meanwhile to hook first. */
 HRESULT client_call_hook(struct client *c, const char *op, json_object *params,
 			 client_hook *hook, void *ctx, json_object **reply, char *err,
 			 size_t errlen);
+
+/* A request member whose value is a secret (a password). */
+struct client_secret {
+	const char *key;
+	const char *value;	/* UTF-8 */
+};
+
+/* client_call with the secrets added to params' members.  The request line
+ * is made in a buffer of its own, wiped once sent: json-c would leave
+ * copies of the values in memory it frees. */
+HRESULT client_call_secret(struct client *c, const char *op, json_object *params,
+			   const struct client_secret *secrets, size_t nsecrets,
+			   json_object **reply, char *err, size_t errlen);
 
 /* The next line, queued or arriving within timeout_ms (-1: no limit), for
  * the caller to put.  *msg is NULL when none came in time or a signal
@@ -121,9 +135,15 @@ void table_destroy(LPMAPITABLE t);
 void status_destroy(LPMAPISTATUS st);
 void sink_destroy(LPMAPIADVISESINK sink);
 
-/* session_call for FlushQueues: while it waits, flush.progress events
- * that belong to no FLUSH_ASYNC_OK flush of the session are this flush's,
- * and go to the UI callback at once (the live progress display). */
+/* session_call with secret members (client_call_secret). */
+HRESULT session_call_secret(LPMAPISESSION s, const char *op, json_object *params,
+			    const struct client_secret *secrets, size_t nsecrets,
+			    json_object **reply, char *err, size_t errlen);
+
+/* session_call for FlushQueues: while it waits, flush.progress and
+ * ui.prompt events that belong to no FLUSH_ASYNC_OK flush of the session
+ * are this flush's, and go to the UI callback at once (the live progress
+ * display, and prompts the flush cannot go on without). */
 HRESULT session_call_ui(LPMAPISESSION s, const char *op, json_object *params,
 			json_object **reply, char *err, size_t errlen);
 
@@ -174,6 +194,9 @@ HRESULT member_hr(json_object *o, const char *key, HRESULT dflt);
 
 /* A copy of s chained to parent with MAPIAllocateMore (NULL for NULL). */
 HRESULT string_more(const char *s, void *parent, LPSTR *out);
+
+/* Is s valid UTF-8? */
+bool utf8_valid(const char *s);
 
 /* UTF-8 to a wide string chained to parent with MAPIAllocateMore
  * (malformed bytes become U+FFFD). */

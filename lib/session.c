@@ -7,9 +7,9 @@
  * last object made from it is released (or the session is logged off).
  *
  * Events from the daemon reach the program through the session: the UI
- * callback gets flush progress and the end of FLUSH_ASYNC_OK flushes, and
- * advise sinks get the status table's notifications, all delivered by
- * mapispool_dispatch on the caller's thread.
+ * callback gets flush progress, prompts and the end of FLUSH_ASYNC_OK
+ * flushes, and advise sinks get the status table's notifications, all
+ * delivered by mapispool_dispatch on the caller's thread.
  */
 #include <config.h>
 
@@ -191,6 +191,19 @@ session_call(LPMAPISESSION s, const char *op, json_object *params, json_object *
 		return MAPI_E_END_OF_SESSION;
 	}
 	return client_call(s->client, op, params, reply, err, errlen);
+}
+
+HRESULT
+session_call_secret(LPMAPISESSION s, const char *op, json_object *params,
+		    const struct client_secret *secrets, size_t nsecrets, json_object **reply,
+		    char *err, size_t errlen)
+{
+	if (s->client == NULL) {
+		*reply = NULL;
+		snprintf(err, errlen, "the session has been logged off");
+		return MAPI_E_END_OF_SESSION;
+	}
+	return client_call_secret(s->client, op, params, secrets, nsecrets, reply, err, errlen);
 }
 
 static bool
@@ -402,22 +415,88 @@ ui_progress(LPMAPISESSION s, json_object *msg)
 	s->ui(s->ui_ctx, &ev);
 }
 
-/* Progress of the flush a FlushQueues waits for: any flush that is not
- * one of the session's FLUSH_ASYNC_OK flushes, since the library makes
- * one call at a time. */
+/* ui.reply: value answers prompt id, NULL cancels it. */
+static HRESULT
+session_ui_reply(LPMAPISESSION s, ULONG id, const char *value, char *err, size_t errlen)
+{
+	const struct client_secret secret = { "value", value };
+	json_object *params = json_object_new_object(), *reply;
+	HRESULT hr;
+
+	json_object_object_add(params, "prompt_id", json_object_new_int64(id));
+	if (value == NULL)
+		json_object_object_add(params, "cancel", json_object_new_boolean(1));
+	hr = session_call_secret(s, PROTO_OP_UI_REPLY, params, &secret, value != NULL ? 1 : 0,
+				 &reply, err, errlen);
+	json_object_put(params);
+	json_object_put(reply);
+	return FAILED(hr) ? hr : S_OK;
+}
+
+HRESULT
+mapispool_ui_reply(LPMAPISESSION lpSession, ULONG ulPromptId, LPCSTR lpszValue)
+{
+	char err[CLIENT_ERR_MAX] = "";
+
+	if (!obj_is(lpSession, OBJ_SESSION))
+		return obj_fail(NULL, MAPI_E_INVALID_PARAMETER, "mapispool_ui_reply needs a session");
+	if (lpszValue != NULL && !utf8_valid(lpszValue))
+		return obj_fail(&lpSession->obj, MAPI_E_INVALID_PARAMETER,
+				"the answer to prompt %u is not UTF-8", ulPromptId);
+	return obj_result(&lpSession->obj,
+			  session_ui_reply(lpSession, ulPromptId, lpszValue, err, sizeof err), err);
+}
+
+/* A ui.prompt to the UI callback.  With none, nobody can answer: cancel
+ * it now rather than have the transport wait for the daemon's timeout. */
+static void
+ui_prompt(LPMAPISESSION s, json_object *msg)
+{
+	const char *transport = member_string(msg, "transport");
+	const char *text = member_string(msg, "text");
+	MAPISPOOL_UI_EVENT ev = {
+		.ulKind = MAPISPOOL_UI_PROMPT,
+		.ulFlushId = (ULONG)member_int(msg, "flush_id"),
+		.lpszTransport = transport != NULL ? transport : "",
+		.lpszText = text != NULL ? text : "",
+		.ulPromptId = (ULONG)member_int(msg, "prompt_id"),
+		/* Absent: secret, the side that never echoes. */
+		.fSecret = !json_object_object_get_ex(msg, "secret", NULL) ||
+			   member_bool(msg, "secret"),
+	};
+	char err[CLIENT_ERR_MAX];
+
+	/* A cancel that fails changes nothing: the daemon gives up on the
+	 * prompt after its timeout all the same. */
+	if (s->ui != NULL)
+		s->ui(s->ui_ctx, &ev);
+	else
+		session_ui_reply(s, ev.ulPromptId, NULL, err, sizeof err);
+}
+
+/* Progress and prompts of the flush a FlushQueues waits for: those of any
+ * flush that is not one of the session's FLUSH_ASYNC_OK flushes, since the
+ * library makes one call at a time. */
 static bool
-session_flush_progress(void *ctx, json_object *msg)
+session_flush_events(void *ctx, json_object *msg)
 {
 	LPMAPISESSION s = ctx;
 	const char *event = member_string(msg, "event");
 	struct flush_record *f;
+	bool prompt;
 
-	if (s->ui == NULL || event == NULL || strcmp(event, PROTO_EV_FLUSH_PROGRESS) != 0)
+	if (event == NULL)
+		return false;
+	prompt = strcmp(event, PROTO_EV_UI_PROMPT) == 0;
+	if (!prompt && (s->ui == NULL || strcmp(event, PROTO_EV_FLUSH_PROGRESS) != 0))
 		return false;
 	f = flush_find(s, (ULONG)member_int(msg, "flush_id"));
 	if (f != NULL && f->transports == NULL)
 		return false;
-	ui_progress(s, msg);
+	if (prompt)
+		ui_prompt(s, msg);
+	else
+		ui_progress(s, msg);
 	return true;
 }
 
@@ -430,7 +509,7 @@ session_call_ui(LPMAPISESSION s, const char *op, json_object *params, json_objec
 		snprintf(err, errlen, "the session has been logged off");
 		return MAPI_E_END_OF_SESSION;
 	}
-	return client_call_hook(s->client, op, params, session_flush_progress, s, reply, err,
+	return client_call_hook(s->client, op, params, session_flush_events, s, reply, err,
 				errlen);
 }
 
@@ -502,6 +581,10 @@ session_deliver(LPMAPISESSION s, json_object *msg)
 		if (s->ui == NULL)
 			return false;
 		ui_progress(s, msg);
+		return true;
+	}
+	if (strcmp(event, PROTO_EV_UI_PROMPT) == 0) {
+		ui_prompt(s, msg);
 		return true;
 	}
 	if (strcmp(event, PROTO_EV_FLUSH_DONE) == 0)

@@ -279,6 +279,67 @@ IMAPIStatus_ValidateState(LPMAPISTATUS lpStatus, ULONG_PTR ulUIParam, ULONG ulFl
 	return obj_result(&lpStatus->obj, hr, err);
 }
 
+/* A password as UTF-8 in *out: the caller's own string, or with
+ * MAPI_UNICODE a converted copy in *copy, for password_free.  False when
+ * it is not valid UTF-8, or not a valid wide string. */
+static bool
+password_utf8(LPTSTR pass, ULONG flags, const char **out, char **copy)
+{
+	*copy = NULL;
+	if (flags & MAPI_UNICODE) {
+		*out = *copy = wide_to_utf8((LPCWSTR)(void *)pass);
+		return *copy != NULL;
+	}
+	*out = pass;
+	return utf8_valid(pass);
+}
+
+/* Wipe and free a copy password_utf8 made: the library keeps none. */
+static void
+password_free(char *copy)
+{
+	if (copy == NULL)
+		return;
+	explicit_bzero(copy, strlen(copy));
+	free(copy);
+}
+
+HRESULT
+IMAPIStatus_ChangePassword(LPMAPISTATUS lpStatus, LPTSTR lpOldPass, LPTSTR lpNewPass,
+			   ULONG ulFlags)
+{
+	char err[CLIENT_ERR_MAX] = "";
+	struct client_secret secrets[2] = { { "old", NULL }, { "new", NULL } };
+	char *old_copy = NULL, *new_copy = NULL;
+	json_object *params, *reply;
+	HRESULT hr;
+
+	if (!obj_is(lpStatus, OBJ_STATUS))
+		return obj_fail(NULL, MAPI_E_INVALID_PARAMETER,
+				"ChangePassword needs a status object");
+	if (ulFlags & ~MAPI_UNICODE)
+		return obj_fail(&lpStatus->obj, MAPI_E_UNKNOWN_FLAGS,
+				"unknown ChangePassword flags 0x%08x", ulFlags & ~MAPI_UNICODE);
+	if (lpOldPass == NULL || lpNewPass == NULL)
+		return obj_fail(&lpStatus->obj, MAPI_E_INVALID_PARAMETER,
+				"ChangePassword needs the old and the new password");
+	if (!password_utf8(lpOldPass, ulFlags, &secrets[0].value, &old_copy) ||
+	    !password_utf8(lpNewPass, ulFlags, &secrets[1].value, &new_copy)) {
+		password_free(old_copy);
+		password_free(new_copy);
+		return obj_fail(&lpStatus->obj, MAPI_E_INVALID_PARAMETER, "a password is not %s",
+				(ulFlags & MAPI_UNICODE) ? "a valid wide string" : "UTF-8");
+	}
+	params = status_params(lpStatus->eid, lpStatus->cb);
+	hr = session_call_secret(lpStatus->session, PROTO_OP_STATUS_CHANGE_PASSWORD, params,
+				 secrets, 2, &reply, err, sizeof err);
+	json_object_put(params);
+	json_object_put(reply);
+	password_free(old_copy);
+	password_free(new_copy);
+	return obj_result(&lpStatus->obj, FAILED(hr) ? hr : S_OK, err);
+}
+
 static ULONG
 count_member(json_object *o, const char *key)
 {

@@ -185,6 +185,7 @@ static const char *const json_columns[] = {
 	"PR_DISPLAY_NAME", "PR_RESOURCE_TYPE", "PR_PROVIDER_DLL_NAME", "PR_STATUS_CODE",
 	"PR_STATUS_STRING", "PR_RESOURCE_METHODS", "PR_RESOURCE_FLAGS", "PR_ENTRYID",
 	"PR_IDENTITY_DISPLAY", "PR_REMOTE_PROGRESS", "PR_REMOTE_PROGRESS_TEXT",
+	"PR_MAPISPOOL_NEEDS_UI",
 };
 
 static const int resource_types[NROWS] = { 39, 37, 33, 36, 36 };
@@ -331,6 +332,7 @@ static const char *const daemon_commands[][4] = {
 	{ "offline", NULL },
 	{ "online", "local", NULL },
 	{ "watch", NULL },
+	{ "password", "relay", NULL },
 };
 
 START_TEST(no_daemon_commands)
@@ -453,6 +455,10 @@ static const struct {
 	{ { "offline", "a", "b", NULL }, "unexpected argument \"b\"" },
 	{ { "online", "--force", NULL }, "unknown option --force" },
 	{ { "watch", "now", NULL }, "unexpected argument \"now\"" },
+	{ { "password", NULL }, "too few arguments" },
+	{ { "password", "relay", "inbox", NULL }, "unexpected argument \"inbox\"" },
+	{ { "password", "relay", "--force", NULL }, "unknown option --force" },
+	{ { "password", "--old", "x", "relay", NULL }, "unknown option --old" },
 };
 
 START_TEST(usage_error)
@@ -491,6 +497,7 @@ START_TEST(help)
 	ck_assert_ptr_nonnull(strstr(out, "\n  offline [NAME] [--json]\n"));
 	ck_assert_ptr_nonnull(strstr(out, "\n  online [NAME] [--json]\n"));
 	ck_assert_ptr_nonnull(strstr(out, "\n  watch [--json]\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\n  password NAME [--json]\n"));
 	free(out);
 	free(err);
 }

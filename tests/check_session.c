@@ -1418,6 +1418,221 @@ START_TEST(dispatch_events)
 }
 END_TEST
 
+/* ---- Prompts and ChangePassword, against a scripted server ---- */
+
+#define EV_PROMPT(id, extra) \
+	"{\"event\":\"ui.prompt\",\"prompt_id\":" #id ",\"flush_id\":9,\"transport\":\"relay\"," \
+	"\"text\":\"Password for alice on smtp://mail.example.net:587\"" extra "}\n"
+/* The flush request is the third of the session: logon, OpenEntry, it. */
+#define REPLY_FLUSH "{\"id\":3,\"hr\":0,\"flush_id\":9,\"transports\":[]}\n"
+#define REPLY_OK "{\"id\":@ID@,\"hr\":0}\n"
+/* "sé"cr\et" as the library must write it. */
+#define SECRET "s\xc3\xa9\"cr\\et"
+#define SECRET_JSON "\"s\xc3\xa9\\\"cr\\\\et\""
+
+/* What the prompt callbacks saw. */
+struct prompts {
+	LPMAPISESSION session;
+	ULONG n, progress;
+	ULONG id[4], flush_id[4];
+	BOOL secret[4];
+	char transport[4][32], text[4][64];
+	HRESULT reply_hr[4];
+	bool answer;		/* answer the first prompt at once */
+};
+
+static void
+on_prompt(LPVOID ctx, const MAPISPOOL_UI_EVENT *ev)
+{
+	struct prompts *p = ctx;
+	ULONG i = p->n;
+
+	if (ev->ulKind == MAPISPOOL_UI_PROGRESS) {
+		/* Progress that came while the first prompt was answered. */
+		ck_assert_uint_eq(p->n, 1);
+		p->progress++;
+		return;
+	}
+	ck_assert_uint_eq(ev->ulKind, MAPISPOOL_UI_PROMPT);
+	ck_assert_uint_lt(i, 4);
+	p->n++;
+	p->id[i] = ev->ulPromptId;
+	p->flush_id[i] = ev->ulFlushId;
+	p->secret[i] = ev->fSecret;
+	snprintf(p->transport[i], sizeof p->transport[i], "%s", ev->lpszTransport);
+	snprintf(p->text[i], sizeof p->text[i], "%s", ev->lpszText);
+	/* Answered from inside the callback, while FlushQueues waits: the
+	 * first with the secret, the next one cancelled. */
+	if (p->answer)
+		p->reply_hr[i] = mapispool_ui_reply(p->session, ev->ulPromptId,
+						    i == 0 ? SECRET : NULL);
+}
+
+static const struct step prompt_steps[] = {
+	{ "\"op\":\"logon\"", REPLY_OK },
+	{ "\"op\":\"status.get_props\"", REPLY_OPEN },
+	/* A UI callback: no FLUSH_NO_UI, so the daemon may ask. */
+	{ "\"op\":\"status.flush_queues\",\"entryid\":\"0000000001020304\",\"flags\":2}",
+	  EV_PROMPT(5, ",\"secret\":true") },
+	/* Progress and a second prompt come before the answer's reply. */
+	{ "\"op\":\"ui.reply\",\"prompt_id\":5,\"value\":" SECRET_JSON "}",
+	  "{\"event\":\"flush.progress\",\"flush_id\":9,\"transport\":\"relay\","
+	  "\"progress\":60,\"text\":\"sending\"}\n" EV_PROMPT(6, "") REPLY_OK },
+	/* The flush's reply comes before the cancel's. */
+	{ "\"op\":\"ui.reply\",\"prompt_id\":6,\"cancel\":true}", REPLY_FLUSH REPLY_OK },
+};
+
+START_TEST(prompt_during_flush)
+{
+	char path[PATH_MAX + 32];
+	struct prompts p = { .answer = true };
+	LPMAPISTATUS status;
+	ULONG id = 0;
+	pid_t pid;
+
+	snprintf(path, sizeof path, "%s/fake.sock", tmpdir);
+	pid = script_server(path, prompt_steps, sizeof prompt_steps / sizeof prompt_steps[0]);
+	p.session = fake_logon(path);
+	status = fake_open(p.session);
+	ck_assert_int_eq(mapispool_set_ui_callback(p.session, on_prompt, &p), S_OK);
+
+	ck_assert_int_eq(IMAPIStatus_FlushQueues(status, 0, 0, NULL, FLUSH_UPLOAD), S_OK);
+	ck_assert_int_eq(mapispool_flush_id(status, &id), S_OK);
+	ck_assert_uint_eq(id, 9);
+	ck_assert_uint_eq(p.n, 2);
+	ck_assert_uint_eq(p.progress, 1);
+	ck_assert_uint_eq(p.id[0], 5);
+	ck_assert_uint_eq(p.flush_id[0], 9);
+	ck_assert(p.secret[0]);
+	ck_assert_str_eq(p.transport[0], "relay");
+	ck_assert_str_eq(p.text[0], "Password for alice on smtp://mail.example.net:587");
+	ck_assert_int_eq(p.reply_hr[0], S_OK);
+	/* No "secret": taken as secret. */
+	ck_assert_uint_eq(p.id[1], 6);
+	ck_assert(p.secret[1]);
+	ck_assert_int_eq(p.reply_hr[1], S_OK);
+	/* Nothing was left for later; then the server hangs up. */
+	ck_assert_int_eq(mapispool_dispatch(p.session, -1), MAPI_E_END_OF_SESSION);
+	ck_assert_uint_eq(p.n, 2);
+	ck_assert_uint_eq(p.progress, 1);
+
+	ck_assert_uint_eq(IMAPIStatus_Release(status), 0);
+	ck_assert_uint_eq(IMAPISession_Release(p.session), 0);
+	MAPIUninitialize();
+	ck_assert_int_eq(server_status(pid), 0);
+}
+END_TEST
+
+static const struct step cancel_steps[] = {
+	{ "\"op\":\"logon\"", REPLY_OK },
+	{ "\"op\":\"status.get_props\"", REPLY_OPEN },
+	/* No UI callback: FLUSH_NO_UI; a daemon that asks all the same is
+	 * told no at once. */
+	{ "\"flags\":18}", EV_PROMPT(5, "") },
+	{ "\"op\":\"ui.reply\",\"prompt_id\":5,\"cancel\":true}", REPLY_OK REPLY_FLUSH },
+	/* A prompt that waits for mapispool_dispatch: cancelled there. */
+	{ "\"op\":\"status.validate_state\"", EV_PROMPT(7, "") REPLY_OK },
+	{ "\"op\":\"ui.reply\",\"prompt_id\":7,\"cancel\":true}", REPLY_OK },
+	/* With a callback, dispatch delivers it; the answer comes later. */
+	{ "\"op\":\"status.validate_state\"", EV_PROMPT(8, ",\"secret\":false") REPLY_OK },
+	{ "\"op\":\"ui.reply\",\"prompt_id\":8,\"value\":\"later\"}",
+	  "{\"id\":@ID@,\"hr\":-2147221233,\"message\":\"no prompt 8 waits\"}\n" },
+};
+
+START_TEST(prompt_without_callback)
+{
+	char path[PATH_MAX + 32];
+	struct prompts p = { .answer = false };
+	LPMAPISTATUS status;
+	pid_t pid;
+
+	snprintf(path, sizeof path, "%s/fake.sock", tmpdir);
+	pid = script_server(path, cancel_steps, sizeof cancel_steps / sizeof cancel_steps[0]);
+	p.session = fake_logon(path);
+	status = fake_open(p.session);
+
+	ck_assert_int_eq(IMAPIStatus_FlushQueues(status, 0, 0, NULL, FLUSH_UPLOAD), S_OK);
+	ck_assert_int_eq(IMAPIStatus_ValidateState(status, 0, 0), S_OK);
+	ck_assert_int_eq(mapispool_dispatch(p.session, 0), S_OK);
+
+	ck_assert_int_eq(mapispool_set_ui_callback(p.session, on_prompt, &p), S_OK);
+	ck_assert_int_eq(IMAPIStatus_ValidateState(status, 0, 0), S_OK);
+	ck_assert_uint_eq(p.n, 0);
+	ck_assert_int_eq(mapispool_dispatch(p.session, 0), S_OK);
+	ck_assert_uint_eq(p.n, 1);
+	ck_assert_uint_eq(p.id[0], 8);
+	ck_assert(!p.secret[0]);
+	ck_assert_int_eq(mapispool_ui_reply(p.session, 8, "later"), MAPI_E_NOT_FOUND);
+	ck_assert_str_eq(mapispool_last_error(), "no prompt 8 waits");
+
+	ck_assert_uint_eq(IMAPIStatus_Release(status), 0);
+	ck_assert_uint_eq(IMAPISession_Release(p.session), 0);
+	MAPIUninitialize();
+	ck_assert_int_eq(server_status(pid), 0);
+}
+END_TEST
+
+static const struct step password_steps[] = {
+	{ "\"op\":\"logon\"", REPLY_OK },
+	{ "\"op\":\"status.get_props\"", REPLY_OPEN },
+	{ "\"op\":\"status.change_password\",\"entryid\":\"0000000001020304\","
+	  "\"old\":\"old\",\"new\":" SECRET_JSON "}", REPLY_OK },
+	/* MAPI_UNICODE: wide strings, sent as UTF-8. */
+	{ "\"old\":\"\xc3\xa9t\xc3\xa9\",\"new\":\"\\u0001\\u000a\"}", REPLY_OK },
+	{ "\"old\":\"wrong\",\"new\":\"x\"}",
+	  "{\"id\":@ID@,\"hr\":-2147024891,\"hr_name\":\"MAPI_E_NO_ACCESS\","
+	  "\"message\":\"the old password of relay is wrong\"}\n" },
+};
+
+START_TEST(change_password)
+{
+	char path[PATH_MAX + 32];
+	LPMAPISESSION session;
+	LPMAPISTATUS status;
+	LPMAPIERROR e = NULL;
+	pid_t pid;
+
+	snprintf(path, sizeof path, "%s/fake.sock", tmpdir);
+	pid = script_server(path, password_steps, sizeof password_steps / sizeof password_steps[0]);
+	session = fake_logon(path);
+	status = fake_open(session);
+
+	/* Refused before anything is sent. */
+	ck_assert_int_eq(IMAPIStatus_ChangePassword(NULL, "a", "b", 0), MAPI_E_INVALID_PARAMETER);
+	ck_assert_int_eq(IMAPIStatus_ChangePassword(status, NULL, "b", 0),
+			 MAPI_E_INVALID_PARAMETER);
+	ck_assert_int_eq(IMAPIStatus_ChangePassword(status, "a", NULL, MAPI_UNICODE),
+			 MAPI_E_INVALID_PARAMETER);
+	ck_assert_int_eq(IMAPIStatus_ChangePassword(status, "a", "b", 0x1), MAPI_E_UNKNOWN_FLAGS);
+	ck_assert_int_eq(IMAPIStatus_ChangePassword(status, "a", "b", MAPI_UNICODE | 0x2),
+			 MAPI_E_UNKNOWN_FLAGS);
+	ck_assert_int_eq(IMAPIStatus_GetLastError(status, MAPI_E_UNKNOWN_FLAGS, 0, &e), S_OK);
+	ck_assert_ptr_nonnull(strstr(e->lpszError, "ChangePassword"));
+	MAPIFreeBuffer(e);
+	ck_assert_int_eq(IMAPIStatus_ChangePassword(status, "a", "\xff", 0),
+			 MAPI_E_INVALID_PARAMETER);
+	ck_assert_int_eq(IMAPIStatus_ChangePassword(status, (LPSTR)(void *)L"a",
+						    (LPSTR)(void *)L"\xd800", MAPI_UNICODE),
+			 MAPI_E_INVALID_PARAMETER);
+	ck_assert_int_eq(mapispool_ui_reply(NULL, 1, "x"), MAPI_E_INVALID_PARAMETER);
+	ck_assert_int_eq(mapispool_ui_reply(session, 1, "\xc3"), MAPI_E_INVALID_PARAMETER);
+
+	ck_assert_int_eq(IMAPIStatus_ChangePassword(status, "old", SECRET, 0), S_OK);
+	ck_assert_int_eq(IMAPIStatus_ChangePassword(status, (LPSTR)(void *)L"\xe9t\xe9",
+						    (LPSTR)(void *)L"\x01\n", MAPI_UNICODE),
+			 S_OK);
+	ck_assert_int_eq(IMAPIStatus_ChangePassword(status, "wrong", "x", 0), MAPI_E_NO_ACCESS);
+	ck_assert_int_eq(IMAPIStatus_GetLastError(status, MAPI_E_NO_ACCESS, 0, &e), S_OK);
+	ck_assert_str_eq(e->lpszError, "the old password of relay is wrong");
+	MAPIFreeBuffer(e);
+
+	ck_assert_uint_eq(IMAPIStatus_Release(status), 0);
+	ck_assert_uint_eq(IMAPISession_Release(session), 0);
+	MAPIUninitialize();
+	ck_assert_int_eq(server_status(pid), 0);
+}
+END_TEST
+
 static Suite *
 session_suite(void)
 {
@@ -1459,6 +1674,9 @@ session_suite(void)
 	tcase_add_test(tc, flags_checked_locally);
 	tcase_add_test(tc, advise_sink_refs);
 	tcase_add_test(tc, dispatch_events);
+	tcase_add_test(tc, prompt_during_flush);
+	tcase_add_test(tc, prompt_without_callback);
+	tcase_add_test(tc, change_password);
 	suite_add_tcase(s, tc);
 	return s;
 }
