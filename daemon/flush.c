@@ -65,6 +65,7 @@ struct fjob {
 	char msg[SPOOL_MAX_ERROR];
 	struct xp_fetch fetch;		/* the backend holds it during DOWN */
 	struct xp_ui ui;		/* asks a waiting requester, if one may be asked */
+	struct sending *sending;	/* the message out now; freed at shutdown */
 	bool cancelled;			/* a transport needed a person and had none */
 	TAILQ_HEAD(, fpart) waiters;
 };
@@ -531,6 +532,7 @@ job_sent(void *ctx, const struct xp_result *r)
 	struct fjob *j = s->j;
 	struct qmsg *m = queue_find(j->x->sp->queue, s->id);
 
+	j->sending = NULL;
 	spooler_row_update(j->x->sp, j->x->row, 0, STATUS_OUTBOUND_ACTIVE, NULL);
 	/* A message being sent cannot be removed (queue.remove says BUSY). */
 	if (m != NULL)
@@ -568,6 +570,7 @@ job_send_next(struct fjob *j)
 		snprintf(text, sizeof(text), "sending %zu of %zu", j->next, j->n_targets);
 		spooler_row_update(sp, j->x->row, STATUS_OUTBOUND_ACTIVE, 0, NULL);
 		job_progress(j, (LONG)(100 * (j->next - 1) / j->n_targets), text);
+		j->sending = s;
 		j->x->ti->backend->send(j->x->xp, &s->req);
 		return;
 	}
@@ -1143,6 +1146,8 @@ flush_shutdown(struct spooler *sp)
 		struct xport *x = &sp->xports[i];
 
 		if (x->running) {
+			/* Its transport is closed next and never calls back. */
+			free(x->running->sending);
 			free(x->running->targets);
 			free(x->running);
 		}

@@ -15,6 +15,7 @@ daemon_libmapispoold_la_SOURCES = \
 	daemon/transport_pop3.c \
 	daemon/transport_imap.c \
 	daemon/curl_loop.c daemon/curl_loop.h \
+	daemon/fetch_common.c daemon/fetch_common.h \
 	daemon/advise.c daemon/advise.h \
 	daemon/flush.c daemon/flush.h \
 	daemon/conf.c daemon/conf.h \

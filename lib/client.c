@@ -388,7 +388,8 @@ client_read(struct client *c, const struct timespec *deadline, bool interruptibl
 	HRESULT hr;
 
 	*msg = NULL;
-	while ((nl = memchr(c->buf + c->scanned, '\n', c->len - c->scanned)) == NULL) {
+	while ((nl = c->len > c->scanned ? memchr(c->buf + c->scanned, '\n', c->len - c->scanned)
+					 : NULL) == NULL) {
 		c->scanned = c->len;
 		if (c->len > CLIENT_MAX_LINE)
 			return client_fail(c, MAPI_E_TOO_BIG, err, errlen,
