@@ -20,7 +20,7 @@
 
 /* Tags in the provider range, which have no name: the tests are about
  * types. */
-#define TAG(type) PROP_TAG(type, 0x6600)
+#define TAG(type) PROP_TAG(type, 0x6650)
 
 /* "null" parses to NULL, which is json-c's null; anything else must parse. */
 static json_object *
@@ -141,7 +141,7 @@ START_TEST(test_round_trip)
 	ck_assert_int_eq(MAPIAllocateBuffer(0, &root), S_OK);
 	pv = decode(t->type, t->in, root);
 	if (t->in[0] == '{')
-		ck_assert_uint_eq(pv.ulPropTag, PROP_TAG(PT_ERROR, 0x6600));
+		ck_assert_uint_eq(pv.ulPropTag, PROP_TAG(PT_ERROR, 0x6650));
 	else
 		ck_assert_uint_eq(pv.ulPropTag, TAG(t->type));
 	out = propval_to_json(&pv);
@@ -173,7 +173,7 @@ START_TEST(test_values_numbers)
 	pv = decode(PT_ERROR, "{\"error\":\"MAPI_E_NOT_FOUND\"}", root);
 	ck_assert_int_eq(pv.Value.err, MAPI_E_NOT_FOUND);
 	pv = decode(PT_BINARY, "{\"error\":2147746063}", root);
-	ck_assert_uint_eq(pv.ulPropTag, PROP_TAG(PT_ERROR, 0x6600));
+	ck_assert_uint_eq(pv.ulPropTag, PROP_TAG(PT_ERROR, 0x6650));
 	ck_assert_int_eq(pv.Value.err, MAPI_E_NOT_FOUND);
 
 	/* Any BOOLEAN other than 0 is true on output. */
@@ -384,7 +384,7 @@ START_TEST(test_bad_input)
 		      (unsigned)hr, err);
 	ck_assert_msg(strstr(err, t->why) != NULL, "%s: \"%s\" lacks \"%s\"", t->in, err, t->why);
 	/* The message names the property. */
-	ck_assert_msg(strncmp(err, "0x6600", 6) == 0, "%s", err);
+	ck_assert_msg(strncmp(err, "0x6650", 6) == 0, "%s", err);
 	ck_assert_uint_eq(pv.ulPropTag, 0xDEADBEEF);
 	MAPIFreeBuffer(root);
 	json_object_put(j);

@@ -200,7 +200,7 @@ START_TEST(maildir_send)
 	xp = transport_maildir.open(&tc, &env, err, sizeof(err));
 	ck_assert_msg(xp != NULL, "%s", err);
 
-	struct xp_send req = { &msg, 0, data, on_sent, &s };
+	struct xp_send req = { .msg = &msg, .unit = 0, .data_path = data, .done = on_sent, .ctx = &s };
 
 	transport_maildir.send(xp, &req);
 	ck_assert(!s.done);	/* never from inside send */
@@ -239,7 +239,7 @@ START_TEST(maildir_send_errors)
 	xp = transport_maildir.open(&tc, &env, err, sizeof(err));
 	ck_assert_ptr_nonnull(xp);
 
-	struct xp_send req = { &msg, 0, data, on_sent, &s };
+	struct xp_send req = { .msg = &msg, .unit = 0, .data_path = data, .done = on_sent, .ctx = &s };
 
 	/* a local folder never fails for good: it waits for a person */
 	transport_maildir.send(xp, &req);
@@ -287,7 +287,7 @@ START_TEST(maildir_close_in_flight)
 	xp = transport_maildir.open(&tc, &env, err, sizeof(err));
 	ck_assert_ptr_nonnull(xp);
 
-	struct xp_send req = { &msg, 0, data, on_sent, &s };
+	struct xp_send req = { .msg = &msg, .unit = 0, .data_path = data, .done = on_sent, .ctx = &s };
 
 	transport_maildir.send(xp, &req);
 	transport_maildir.close(xp);
@@ -406,7 +406,7 @@ START_TEST(maildir_fetch)
 {
 	struct fetch f;
 	void *xp = open_pickup(&f, 5);
-	struct xp_fetch req = { on_import, on_fetched, &f };
+	struct xp_fetch req = { .import = on_import, .done = on_fetched, .ctx = &f };
 	char path[PATH_MAX];
 
 	transport_maildir.fetch(xp, &req);
@@ -445,7 +445,7 @@ check_import_failure(bool sync)
 {
 	struct fetch f;
 	void *xp = open_pickup(&f, 5);
-	struct xp_fetch req = { on_import, on_fetched, &f };
+	struct xp_fetch req = { .import = on_import, .done = on_fetched, .ctx = &f };
 
 	f.fail_at = 2;
 	f.sync = sync;
@@ -491,8 +491,8 @@ START_TEST(maildir_fetch_misc)
 	struct transport_config tc = config(TRANSPORT_MAILDIR);
 	struct fetch f, g;
 	void *xp = open_pickup(&f, 2);
-	struct xp_fetch req = { on_import, on_fetched, &f };
-	struct xp_fetch req2 = { on_import, on_fetched, &g };
+	struct xp_fetch req = { .import = on_import, .done = on_fetched, .ctx = &f };
+	struct xp_fetch req2 = { .import = on_import, .done = on_fetched, .ctx = &g };
 	char out[PATH_MAX], err[256];
 
 	/* a second fetch while one runs would import everything twice */
@@ -526,7 +526,7 @@ START_TEST(maildir_fetch_close)
 {
 	struct fetch f;
 	void *xp = open_pickup(&f, 3);
-	struct xp_fetch req = { on_import, on_fetched, &f };
+	struct xp_fetch req = { .import = on_import, .done = on_fetched, .ctx = &f };
 
 	f.close_xp = xp;
 	transport_maildir.fetch(xp, &req);
@@ -639,7 +639,7 @@ send_and_wait(void *xp, const struct qmsg *m, int unit, struct sent *s)
 	char data[PATH_MAX];
 
 	data_file(data);
-	struct xp_send req = { m, unit, data, on_sent, s };
+	struct xp_send req = { .msg = m, .unit = unit, .data_path = data, .done = on_sent, .ctx = s };
 
 	*s = (struct sent){ 0 };
 	transport_pipe.send(xp, &req);
@@ -855,7 +855,7 @@ START_TEST(pipe_cannot_run)
 	/* the message file is gone: try again later */
 	script("record.sh", record_sh);
 	xp = open_pipe("@DIR@/record.sh @DIR@/rec 0", 60000);
-	struct xp_send req = { &msg, 0, "/nonexistent/msg.eml", on_sent, &s };
+	struct xp_send req = { .msg = &msg, .unit = 0, .data_path = "/nonexistent/msg.eml", .done = on_sent, .ctx = &s };
 
 	s = (struct sent){ 0 };
 	transport_pipe.send(xp, &req);
@@ -902,9 +902,9 @@ START_TEST(pipe_concurrent)
 		_exit(7);
 	data_file(data);
 
-	struct xp_send r0 = { &msg, 0, data, on_sent, &s[0] };
-	struct xp_send r1 = { &msg, 0, data, on_sent, &s[1] };
-	struct xp_send r2 = { &msg, 0, data, on_sent, &s[2] };
+	struct xp_send r0 = { .msg = &msg, .unit = 0, .data_path = data, .done = on_sent, .ctx = &s[0] };
+	struct xp_send r1 = { .msg = &msg, .unit = 0, .data_path = data, .done = on_sent, .ctx = &s[1] };
+	struct xp_send r2 = { .msg = &msg, .unit = 0, .data_path = data, .done = on_sent, .ctx = &s[2] };
 
 	transport_pipe.send(xp1, &r0);
 	transport_pipe.send(xp2, &r1);
@@ -937,7 +937,7 @@ START_TEST(pipe_close)
 	xp = open_pipe("@DIR@/sleeper.sh @DIR@", 60000);
 	data_file(data);
 
-	struct xp_send req = { &msg, 0, data, on_sent, &s };
+	struct xp_send req = { .msg = &msg, .unit = 0, .data_path = data, .done = on_sent, .ctx = &s };
 
 	transport_pipe.send(xp, &req);
 	sh = read_pid("shpid");
@@ -989,8 +989,8 @@ START_TEST(pipe_close_from_done)
 	c.xp = open_pipe("@DIR@/maybe.sh {recipients}", 60000);
 	data_file(data);
 
-	struct xp_send r0 = { &ms, 0, data, on_sent, &c.s[1] };
-	struct xp_send r1 = { &mf, 0, data, close_on_done, &c };
+	struct xp_send r0 = { .msg = &ms, .unit = 0, .data_path = data, .done = on_sent, .ctx = &c.s[1] };
+	struct xp_send r1 = { .msg = &mf, .unit = 0, .data_path = data, .done = close_on_done, .ctx = &c };
 
 	transport_pipe.send(c.xp, &r0);
 	transport_pipe.send(c.xp, &r1);
