@@ -191,8 +191,8 @@ report_built(void *arg)
 }
 
 void
-flush_report(struct spooler *sp, const struct qmsg *m, int unit, const char *diagnostic,
-	     void (*then)(void *ctx, HRESULT hr), void *ctx)
+flush_report(struct spooler *sp, const struct qmsg *m, int unit, const char *status,
+	     const char *diagnostic, void (*then)(void *ctx, HRESULT hr), void *ctx)
 {
 	struct report_job *rj;
 
@@ -218,7 +218,7 @@ flush_report(struct spooler *sp, const struct qmsg *m, int unit, const char *dia
 			continue;
 		rj->rr[rj->n].address = rj->m->rcpts[i].address;
 		rj->rr[rj->n].addrtype = rj->m->rcpts[i].addrtype;
-		rj->rr[rj->n].status = unit < 0 ? "5.1.1" : "5.0.0";
+		rj->rr[rj->n].status = status;
 		rj->rr[rj->n].diagnostic = rj->diag;
 		rj->n++;
 	}
@@ -315,26 +315,18 @@ set_error(struct qunit *u, const char *text)
 	u->last_error = text && *text ? strndup(text, SPOOL_MAX_ERROR - 1) : NULL;
 }
 
-/* The next transport in order after x that takes addrtype, or NULL. */
+/* The next transport in order after x that takes the recipient, or NULL. */
 static struct xport *
-next_taker(struct spooler *sp, const struct xport *x, const char *addrtype)
+next_taker(struct spooler *sp, const struct xport *x, const struct qrcpt *r)
 {
 	bool after = false;
 
 	for (size_t i = 0; i < sp->n_xports; i++) {
 		struct xport *y = &sp->xports[i];
-		const struct transport_config *tc = y->tc;
-		bool match = tc->n_addrtypes == 0;
 
-		if (y == x) {
+		if (y == x)
 			after = true;
-			continue;
-		}
-		if (!after || !y->ti->upload || y->ti->backend == NULL)
-			continue;
-		for (size_t k = 0; k < tc->n_addrtypes && !match; k++)
-			match = strcmp(tc->addrtypes[k], addrtype) == 0;
-		if (match)
+		else if (after && xport_takes(y, r->addrtype, r->address))
 			return y;
 	}
 	return NULL;
@@ -384,10 +376,10 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 	case XP_NOT_ME:
 		/* Declined: the next transport that takes the address type
 		 * gets the unit, as MAPI passes a recipient on. */
-		next = next_taker(sp, j->x, m->rcpts[0].addrtype);
-		for (size_t i = 0; i < m->n_rcpts; i++)
-			if (m->rcpts[i].unit == ui && next == NULL)
-				next = next_taker(sp, j->x, m->rcpts[i].addrtype);
+		next = NULL;
+		for (size_t i = 0; i < m->n_rcpts && next == NULL; i++)
+			if (m->rcpts[i].unit == ui)
+				next = next_taker(sp, j->x, &m->rcpts[i]);
 		if (next != NULL && spool_unit_find(m, next->tc->name) < 0) {
 			char *name = strdup(next->tc->name);
 
@@ -427,7 +419,7 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 		f->arg = arg;
 		/* Busy until the report is in the store: no resend, no remove. */
 		u->in_flight = true;
-		flush_report(sp, m, ui, r->text, failed_reported, f);
+		flush_report(sp, m, ui, "5.0.0", r->text, failed_reported, f);
 		break;
 	}
 	}
@@ -495,6 +487,46 @@ job_ui(struct fjob *j)
 	j->ui.prompt = job_prompt;
 	j->ui.ctx = j;
 	return &j->ui;
+}
+
+/* ---- expiry (max_lifetime) ---- */
+
+int64_t
+flush_expire(struct spooler *sp)
+{
+	msec_t life = sp->cfg->spooler.max_lifetime;
+	int64_t now = spooler_now_ms(), next = INT64_MAX;
+	char diag[SPOOL_MAX_ERROR];
+
+	snprintf(diag, sizeof(diag), "delivery time expired: still undelivered after %lld s "
+		 "(max_lifetime)", (long long)(life / 1000));
+	for (struct qmsg *m = queue_first(sp->queue, SPOOL_OUTBOUND); m != NULL;
+	     m = queue_next(sp->queue, m)) {
+		for (size_t i = 0; i < m->n_units; i++) {
+			struct qunit *u = &m->units[i];
+			struct failing *f;
+
+			if (u->in_flight || (u->state != UNIT_QUEUED && u->state != UNIT_DEFERRED))
+				continue;
+			if (m->queued + life > now) {
+				if (m->queued + life < next)
+					next = m->queued + life;
+				continue;
+			}
+			if ((f = calloc(1, sizeof(*f))) == NULL)
+				continue;
+			log_notice("message %s: expired for %s after %lld s", m->id, u->transport,
+				   (long long)(life / 1000));
+			f->sp = sp;
+			memcpy(f->id, m->id, sizeof(f->id));
+			f->unit = (int)i;
+			set_error(u, diag);
+			/* Busy until the report is in the store. */
+			u->in_flight = true;
+			flush_report(sp, m, (int)i, "5.4.7", diag, failed_reported, f);
+		}
+	}
+	return next;
 }
 
 /* ---- phase UP ---- */
@@ -858,6 +890,38 @@ freq_finish(struct freq *fr)
 	free(fr);
 }
 
+/* A transport that keeps failing backs off as a whole, instead of
+ * hammering a dead relay: after XPORT_FAILING_PASSES passes in a row that
+ * tried and sent nothing, for flush_backoff(passes beyond that), doubling. */
+static void
+job_account(struct fjob *j)
+{
+	struct xport *x = j->x;
+	struct spooler *sp = x->sp;
+	char text[SPOOL_MAX_ERROR + 64];
+	msec_t wait;
+
+	if (!j->up || (j->sent == 0 && j->deferred == 0 && j->failed == 0))
+		return;
+	if (j->sent > 0 || j->deferred == 0) {
+		if (x->failing_passes >= XPORT_FAILING_PASSES)
+			spooler_row_update(sp, x->row, 0, STATUS_FAILURE,
+					   x->offline ? "Offline" : "Available");
+		x->failing_passes = 0;
+		x->backoff_until = 0;
+		return;
+	}
+	if (++x->failing_passes < XPORT_FAILING_PASSES)
+		return;
+	wait = flush_backoff(sp, x->failing_passes - XPORT_FAILING_PASSES + 1);
+	x->backoff_until = spooler_now_ms() + wait;
+	snprintf(text, sizeof(text), "Failure: %.400s (backing off %lld s)", j->msg,
+		 (long long)((wait + 999) / 1000));
+	log_warnx("%s: %u passes failed in a row; backing off for %lld ms", x->tc->name,
+		  x->failing_passes, (long long)wait);
+	spooler_row_update(sp, x->row, STATUS_FAILURE, 0, text);
+}
+
 static void
 job_finish(struct fjob *j)
 {
@@ -865,6 +929,8 @@ job_finish(struct fjob *j)
 	struct spooler *sp = x->sp;
 	struct fpart *p;
 	ULONG clear = STATUS_OUTBOUND_ACTIVE | STATUS_INBOUND_ACTIVE;
+
+	job_account(j);
 
 	if (!j->background) {
 		clear |= STATUS_OUTBOUND_FLUSH | STATUS_INBOUND_FLUSH;
@@ -999,10 +1065,16 @@ job_submit(struct xport *x, bool up, bool down, bool force, bool background,
 		job_begin(j);
 }
 
+bool
+xport_backing_off(const struct xport *x)
+{
+	return x->backoff_until > spooler_now_ms();
+}
+
 void
 flush_background(struct xport *x, bool up, bool down)
 {
-	if (x->offline || x->ti->backend == NULL || x->sp->stopping)
+	if (x->offline || xport_backing_off(x) || x->ti->backend == NULL || x->sp->stopping)
 		return;
 	up = up && xport_can_send(x);
 	down = down && xport_can_fetch(x);
@@ -1031,6 +1103,13 @@ freq_next(struct freq *fr)
 			p->hr = MAPI_E_NETWORK_ERROR;
 			snprintf(p->msg, sizeof(p->msg), "offline: skipped (FLUSH_FORCE flushes it "
 				 "anyway)");
+			continue;
+		}
+		if (xport_backing_off(x) && !(fr->flags & FLUSH_FORCE)) {
+			p->skipped = true;
+			p->hr = MAPI_E_NETWORK_ERROR;
+			snprintf(p->msg, sizeof(p->msg), "failing, backing off: skipped (FLUSH_FORCE "
+				 "tries it anyway)");
 			continue;
 		}
 		p->up = p->up && xport_can_send(x);

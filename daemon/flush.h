@@ -48,10 +48,14 @@ void flush_background(struct xport *x, bool up, bool down);
 void flush_deliver_inbound(struct spooler *sp);
 
 /* Build and deliver a non-delivery report for m's recipients of unit
- * (-1: those no transport took), then call then(ctx, hr).  Nothing for the
- * null sender. */
-void flush_report(struct spooler *sp, const struct qmsg *m, int unit, const char *diagnostic,
-		  void (*then)(void *ctx, HRESULT hr), void *ctx);
+ * (-1: those no transport took), with an RFC 3463 status ("5.1.1"), then
+ * call then(ctx, hr).  Nothing for the null sender. */
+void flush_report(struct spooler *sp, const struct qmsg *m, int unit, const char *status,
+		  const char *diagnostic, void (*then)(void *ctx, HRESULT hr), void *ctx);
+
+/* Fail (with a report) every message older than max_lifetime.  Returns
+ * the time (ms) the next one expires, INT64_MAX if none. */
+int64_t flush_expire(struct spooler *sp);
 
 /* Stop: every waiting request ends with MAPI_E_END_OF_SESSION. */
 void flush_shutdown(struct spooler *sp);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,15 +79,30 @@ xport_can_fetch(const struct xport *x)
 	return x->tc->type != TRANSPORT_MAILDIR || x->tc->pickup != NULL;
 }
 
-static bool
-xport_takes(const struct xport *x, const char *addrtype)
+/* The domain of an address: after its last '@'; "" when it has none. */
+static const char *
+address_domain(const char *address)
 {
+	const char *at = strrchr(address, '@');
+
+	return at ? at + 1 : "";
+}
+
+bool
+xport_takes(const struct xport *x, const char *addrtype, const char *address)
+{
+	bool type_ok = x->tc->n_addrtypes == 0;	/* a catch-all */
+
 	if (!xport_can_send(x))
 		return false;
-	if (x->tc->n_addrtypes == 0)
-		return true;	/* a catch-all */
-	for (size_t i = 0; i < x->tc->n_addrtypes; i++)
-		if (strcmp(x->tc->addrtypes[i], addrtype) == 0)
+	for (size_t i = 0; i < x->tc->n_addrtypes && !type_ok; i++)
+		type_ok = strcmp(x->tc->addrtypes[i], addrtype) == 0;
+	if (!type_ok)
+		return false;
+	if (x->tc->n_domains == 0)
+		return true;
+	for (size_t i = 0; i < x->tc->n_domains; i++)
+		if (strcasecmp(x->tc->domains[i], address_domain(address)) == 0)
 			return true;
 	return false;
 }
@@ -133,6 +149,13 @@ sends_by_itself(const struct xport *x)
 	return x->tc->send != SEND_ON_DEMAND && !x->offline && xport_can_send(x);
 }
 
+/* When x may send by itself next: now, or when its back-off ends. */
+static int64_t
+xport_ready_at(const struct xport *x)
+{
+	return x->backoff_until;
+}
+
 /* Retries: start a background pass for every transport with a deferred
  * message now due. */
 static void
@@ -142,9 +165,11 @@ on_retry_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	flush_expire(sp);
 	for (size_t i = 0; i < sp->n_xports; i++)
 		if (sends_by_itself(&sp->xports[i]))
 			flush_background(&sp->xports[i], true, false);
+	spooler_schedule(sp);
 }
 
 void
@@ -165,8 +190,16 @@ spooler_schedule(struct spooler *sp)
 			    u->next_attempt >= next)
 				continue;
 			if ((x = xport_named(sp, u->transport)) != NULL && sends_by_itself(x))
-				next = u->next_attempt;
+				next = u->next_attempt > xport_ready_at(x) ? u->next_attempt
+									   : xport_ready_at(x);
 		}
+	}
+	/* Expiry wakes the scheduler too. */
+	{
+		int64_t expiry = flush_expire(sp);
+
+		if (expiry < next)
+			next = expiry;
 	}
 	event_del(sp->retry_timer);
 	if (next == INT64_MAX)
@@ -309,6 +342,8 @@ settle_recovered(struct spooler *sp)
 	}
 }
 
+static void offline_load(struct spooler *sp);
+
 struct spooler *
 spooler_new(struct event_base *base, const struct config *cfg, char *err, size_t errlen)
 {
@@ -346,6 +381,9 @@ spooler_new(struct event_base *base, const struct config *cfg, char *err, size_t
 				goto fail;
 	if ((sp->advise = advise_new(sp->table)) == NULL)
 		goto nomem;
+	sp->starting = true;
+	offline_load(sp);
+	sp->starting = false;
 	settle_recovered(sp);
 	log_notice("spool %s: %zu outbound, %zu inbound message%s recovered",
 		   cfg->spooler.spool_dir, queue_count(sp->queue, SPOOL_OUTBOUND),
@@ -478,6 +516,8 @@ submit_answer(struct submitting *st)
 			if (x->tc->send == SEND_IMMEDIATE)
 				flush_background(x, true, false);
 		}
+		/* Its lifetime, if nothing else, is now due some day. */
+		spooler_schedule(sp);
 	}
 	free(st);
 }
@@ -511,7 +551,7 @@ submit_committed(void *ctx, HRESULT hr, const char *error)
 		 (size_t)st->m->size, st->m->sender, st->m->n_rcpts,
 		 st->m->n_rcpts == 1 ? "" : "s");
 	if (st->undeliverable > 0)
-		flush_report(sp, st->m, -1, "no transport handles this address type",
+		flush_report(sp, st->m, -1, "5.1.1", "no transport handles this address type",
 			     submit_reported, st);
 	else
 		submit_answer(st);
@@ -530,7 +570,7 @@ route(struct spooler *sp, struct qmsg *m, size_t *undeliverable)
 		int ui;
 
 		for (size_t k = 0; k < sp->n_xports && x == NULL; k++)
-			if (xport_takes(&sp->xports[k], r->addrtype))
+			if (xport_takes(&sp->xports[k], r->addrtype, r->address))
 				x = &sp->xports[k];
 		if (x == NULL) {
 			r->unit = -1;
@@ -910,6 +950,89 @@ add_xport_checks(struct validating *v, struct xport *x)
 	}
 }
 
+/* The offline transports survive a restart: their names, one a line, in
+ * spool_dir/state/offline, replaced by rename on the worker pool. */
+struct offline_save {
+	char path[4096];
+	char *text;
+};
+
+static void
+offline_save_work(void *arg)
+{
+	struct offline_save *o = arg;
+	char tmp[4200];
+	size_t len = strlen(o->text);
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", o->path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1 || write(fd, o->text, len) != (ssize_t)len || fsync(fd) == -1 ||
+	    close(fd) == -1 || rename(tmp, o->path) == -1) {
+		/* The loop logs nothing from here: the state is only lost on a
+		 * restart, and the next change writes it again. */
+		if (fd != -1)
+			close(fd);
+		unlink(tmp);
+	}
+}
+
+static void
+offline_save_done(void *arg)
+{
+	struct offline_save *o = arg;
+
+	free(o->text);
+	free(o);
+}
+
+static void
+offline_save(struct spooler *sp)
+{
+	struct offline_save *o = calloc(1, sizeof(*o));
+	size_t len = 1;
+
+	for (size_t i = 0; i < sp->n_xports; i++)
+		len += strlen(sp->xports[i].tc->name) + 1;
+	if (o == NULL || (o->text = calloc(1, len)) == NULL) {
+		free(o);
+		return;
+	}
+	for (size_t i = 0; i < sp->n_xports; i++) {
+		if (sp->xports[i].offline) {
+			strcat(o->text, sp->xports[i].tc->name);
+			strcat(o->text, "\n");
+		}
+	}
+	snprintf(o->path, sizeof(o->path), "%s/state/offline", sp->cfg->spooler.spool_dir);
+	if (worker_submit(sp->workers, offline_save_work, offline_save_done, o) == -1)
+		offline_save_done(o);
+}
+
+static void set_offline(struct spooler *sp, struct xport *x, bool offline);
+
+/* At start (blocking is fine then): who was offline when we stopped. */
+static void
+offline_load(struct spooler *sp)
+{
+	char path[4096], line[CONFIG_NAME_MAX + 2];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/state", sp->cfg->spooler.spool_dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/state/offline", sp->cfg->spooler.spool_dir);
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		struct xport *x;
+
+		line[strcspn(line, "\n")] = '\0';
+		if ((x = xport_named(sp, line)) != NULL)
+			set_offline(sp, x, true);
+	}
+	fclose(f);
+}
+
 static void
 set_offline(struct spooler *sp, struct xport *x, bool offline)
 {
@@ -917,6 +1040,8 @@ set_offline(struct spooler *sp, struct xport *x, bool offline)
 		return;
 	x->offline = offline;
 	log_notice("%s: %s", x->tc->name, offline ? "offline" : "online");
+	if (!sp->starting)
+		offline_save(sp);
 	if (offline) {
 		spooler_row_update(sp, x->row, STATUS_OFFLINE, 0, "Offline");
 	} else {

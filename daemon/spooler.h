@@ -41,7 +41,15 @@ struct xport {
 	struct fjob *running;		/* the pass over this transport now */
 	struct fjob *pending;		/* the next one; requests coalesce here */
 	unsigned generation;		/* bumped whenever work is queued for it */
+	unsigned failing_passes;	/* passes in a row that sent nothing */
+	int64_t backoff_until;		/* ms: backing off as a whole until then */
 };
+
+/* A transport that failed this many passes in a row backs off as a whole. */
+#define XPORT_FAILING_PASSES 3
+
+/* Is x backing off as a whole (a flush skips it without FLUSH_FORCE)? */
+bool xport_backing_off(const struct xport *x);
 
 struct spooler {
 	const struct config *cfg;
@@ -60,6 +68,7 @@ struct spooler {
 	char tmp_dir[4096];
 	unsigned flushes_running;	/* for the spooler row's flush bits */
 	unsigned next_flush_id;
+	bool starting;			/* reading the saved state */
 	bool stopping;
 };
 
@@ -109,6 +118,10 @@ HRESULT spooler_queue_remove(struct spooler *sp, const char *id, char *err, size
  * the folder configured? */
 bool xport_can_send(const struct xport *x);
 bool xport_can_fetch(const struct xport *x);
+
+/* Does x take a recipient: its address type exactly (or x is a
+ * catch-all), and its domain when x has a domains rule? */
+bool xport_takes(const struct xport *x, const char *addrtype, const char *address);
 
 /* The transport whose row is o, or NULL. */
 struct xport *spooler_xport_of(struct spooler *sp, const struct status_obj *o);

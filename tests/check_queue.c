@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -359,6 +360,194 @@ START_TEST(ctl_submit_and_queue)
 }
 END_TEST
 
+
+/* ---- policy: domains, expiry, offline across restarts, back-off ---- */
+
+static const char policy_config[] =
+	"[spooler]\n"
+	"profile = test\n"
+	"spool_dir = @DIR@/spool\n"
+	"store = @DIR@/Maildir\n"
+	"retry_min = 50ms\n"
+	"retry_max = 100ms\n"
+	"max_lifetime = 1500ms\n"
+	"[transport:corp]\n"
+	"type = maildir\n"
+	"deliver_to = @DIR@/corp\n"
+	"address_types = SMTP\n"
+	"domains = example.com, Example.ORG\n"
+	"send = on-demand\n"
+	"[transport:other]\n"
+	"type = maildir\n"
+	"deliver_to = @DIR@/other\n"
+	"address_types = SMTP\n"
+	"send = on-demand\n"
+	"[transport:dead]\n"
+	"type = pipe\n"
+	"command = @DIR@/dead.sh\n"
+	"address_types = DEAD\n"
+	"send = on-demand\n";
+
+static void
+setup_policy(void)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	ck_assert_int_eq(harness_start(&d, policy_config), 0);
+	snprintf(path, sizeof(path), "%s/dead.sh", d.dir);
+	f = fopen(path, "w");
+	fputs("#!/bin/sh\ncat > /dev/null\nexit 75\n", f);
+	fclose(f);
+	chmod(path, 0755);
+	ck_assert_int_eq(MAPIInitialize(NULL), S_OK);
+	ck_assert_int_eq(mapispool_logon(d.socket, NULL, 0, &session), S_OK);
+}
+
+/* The status object of a transport, by name. */
+static LPMAPISTATUS
+open_transport(const char *name)
+{
+	SizedSPropTagArray(2, cols) = { 2, { PR_ENTRYID, PR_DISPLAY_NAME_A } };
+	LPMAPITABLE table;
+	LPSRowSet rows = NULL;
+	LPMAPISTATUS st = NULL;
+	ULONG type;
+
+	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table), S_OK);
+	ck_assert_int_eq(HrQueryAllRows(table, (LPSPropTagArray)&cols, NULL, NULL, 0, &rows), S_OK);
+	for (ULONG i = 0; i < rows->cRows; i++)
+		if (strcmp(rows->aRow[i].lpProps[1].Value.lpszA, name) == 0)
+			ck_assert_int_eq(IMAPISession_OpenEntry(
+						 session, rows->aRow[i].lpProps[0].Value.bin.cb,
+						 (LPENTRYID)rows->aRow[i].lpProps[0].Value.bin.lpb,
+						 NULL, 0, &type, (LPUNKNOWN *)&st),
+					 S_OK);
+	FreeProws(rows);
+	IMAPITable_Release(table);
+	ck_assert_ptr_nonnull(st);
+	return st;
+}
+
+static ULONG
+status_code_of(LPMAPISTATUS st)
+{
+	SizedSPropTagArray(1, tags) = { 1, { PR_STATUS_CODE } };
+	LPSPropValue pv = NULL;
+	ULONG n, code;
+
+	ck_assert_int_eq(IMAPIStatus_GetProps(st, (LPSPropTagArray)&tags, 0, &n, &pv), S_OK);
+	code = pv[0].Value.ul;
+	MAPIFreeBuffer(pv);
+	return code;
+}
+
+START_TEST(domains_route)
+{
+	LPMAPISTATUS corp, other;
+
+	free(submit("SMTP", "a@example.com", S_OK));
+	free(submit("SMTP", "b@EXAMPLE.org", S_OK));
+	free(submit("SMTP", "c@elsewhere.net", S_OK));
+	corp = open_transport("corp");
+	other = open_transport("other");
+	ck_assert_int_eq(IMAPIStatus_FlushQueues(corp, 0, 0, NULL, FLUSH_NO_UI), S_OK);
+	ck_assert_int_eq(IMAPIStatus_FlushQueues(other, 0, 0, NULL, FLUSH_NO_UI), S_OK);
+	ck_assert_int_eq(count_files("corp/new"), 2);
+	ck_assert_int_eq(count_files("other/new"), 1);
+	IMAPIStatus_Release(corp);
+	IMAPIStatus_Release(other);
+}
+END_TEST
+
+/* max_lifetime: a message nobody sends ends in a report. */
+START_TEST(lifetime_expires)
+{
+	free(submit("SMTP", "late@elsewhere.net", S_OK));
+	ck_assert(wait_files("Maildir/new", 1));
+	{
+		char cmd[PATH_MAX * 2];
+
+		snprintf(cmd, sizeof(cmd), "grep -q 'Status: 5.4.7' %s/Maildir/new/*", d.dir);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	ck_assert_int_eq(count_files("other/new"), 0);
+}
+END_TEST
+
+/* Offline survives a restart. */
+START_TEST(offline_survives_restart)
+{
+	LPMAPISTATUS corp = open_transport("corp");
+
+	ck_assert_int_eq(IMAPIStatus_ValidateState(corp, 0, FORCE_XP_DISCONNECT), S_OK);
+	ck_assert(status_code_of(corp) & STATUS_OFFLINE);
+	IMAPIStatus_Release(corp);
+	IMAPISession_Logoff(session, 0, 0, 0);
+	IMAPISession_Release(session);
+	usleep(200000); /* the saved state is written on the worker pool */
+	harness_kill(&d, SIGTERM);
+	ck_assert_int_eq(harness_restart(&d), 0);
+	ck_assert_int_eq(mapispool_logon(d.socket, NULL, 0, &session), S_OK);
+	corp = open_transport("corp");
+	ck_assert(status_code_of(corp) & STATUS_OFFLINE);
+	ck_assert_int_eq(IMAPIStatus_ValidateState(corp, 0, FORCE_XP_CONNECT), S_OK);
+	ck_assert(!(status_code_of(corp) & STATUS_OFFLINE));
+	IMAPIStatus_Release(corp);
+}
+END_TEST
+
+/* A transport that keeps failing backs off as a whole: STATUS_FAILURE, and
+ * flushes skip it unless FLUSH_FORCE. */
+START_TEST(failing_transport_backs_off)
+{
+	LPMAPISTATUS spooler_dead = open_transport("dead");
+	LPMAPITABLE table;
+	LPMAPISTATUS spooler = NULL;
+	LPSRowSet rows = NULL;
+	MAPISPOOL_FLUSH_RESULT *res = NULL;
+	SizedSPropTagArray(1, cols) = { 1, { PR_ENTRYID } };
+	SPropValue spv = { .ulPropTag = PR_RESOURCE_TYPE, .Value.l = MAPI_SPOOLER };
+	SRestriction r = { .rt = RES_PROPERTY, .res.resProperty = { RELOP_EQ, PR_RESOURCE_TYPE, &spv } };
+	ULONG type, n;
+
+	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table), S_OK);
+	ck_assert_int_eq(HrQueryAllRows(table, (LPSPropTagArray)&cols, &r, NULL, 0, &rows), S_OK);
+	ck_assert_int_eq(IMAPISession_OpenEntry(session, rows->aRow[0].lpProps[0].Value.bin.cb,
+						(LPENTRYID)rows->aRow[0].lpProps[0].Value.bin.lpb,
+						NULL, 0, &type, (LPUNKNOWN *)&spooler),
+			 S_OK);
+	FreeProws(rows);
+	IMAPITable_Release(table);
+	free(submit("DEAD", "x", S_OK));
+	/* three passes in a row, each deferring */
+	for (int i = 0; i < 3; i++) {
+		SBinary eid;
+		SizedSPropTagArray(1, t) = { 1, { PR_ENTRYID } };
+		LPSPropValue pv = NULL;
+
+		ck_assert_int_eq(IMAPIStatus_GetProps(spooler_dead, (LPSPropTagArray)&t, 0, &n, &pv),
+				 S_OK);
+		eid = pv[0].Value.bin;
+		ck_assert_int_eq(IMAPIStatus_FlushQueues(spooler, 0, eid.cb, (LPENTRYID)eid.lpb,
+							 FLUSH_NO_UI | FLUSH_FORCE),
+				 MAPI_W_ERRORS_RETURNED);
+		MAPIFreeBuffer(pv);
+	}
+	ck_assert(status_code_of(spooler_dead) & STATUS_FAILURE);
+	/* a flush of everything now skips it */
+	ck_assert_int_eq(IMAPIStatus_FlushQueues(spooler, 0, 0, NULL, FLUSH_NO_UI),
+			 MAPI_W_ERRORS_RETURNED);
+	ck_assert_int_eq(mapispool_flush_results(spooler, &n, &res), S_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert(res[2].fSkipped);
+	ck_assert_ptr_nonnull(strstr(res[2].lpszError, "backing off"));
+	MAPIFreeBuffer(res);
+	IMAPIStatus_Release(spooler_dead);
+	IMAPIStatus_Release(spooler);
+}
+END_TEST
+
 static Suite *
 queue_suite(void)
 {
@@ -373,6 +562,15 @@ queue_suite(void)
 	tcase_add_test(tc, send_modes);
 	tcase_add_test(tc, retries_with_backoff);
 	tcase_add_test(tc, ctl_submit_and_queue);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("policy");
+	tcase_add_checked_fixture(tc, setup_policy, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, domains_route);
+	tcase_add_test(tc, lifetime_expires);
+	tcase_add_test(tc, offline_survives_restart);
+	tcase_add_test(tc, failing_transport_backs_off);
 	suite_add_tcase(s, tc);
 	return s;
 }
