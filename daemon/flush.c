@@ -491,10 +491,32 @@ job_ui(struct fjob *j)
 
 /* ---- expiry (max_lifetime) ---- */
 
+static void
+notice_sent(void *ctx, HRESULT hr)
+{
+	(void)ctx;
+	(void)hr;	/* a notice that could not be stored is in the log */
+}
+
+/* notify_delay: tell the sender once that delivery is taking long. */
+static void
+delay_notice(struct spooler *sp, struct qmsg *m, int unit, msec_t after)
+{
+	char diag[SPOOL_MAX_ERROR];
+	struct qunit *u = &m->units[unit];
+
+	u->warned = true;
+	snprintf(diag, sizeof(diag), "not delivered yet after %lld s%s%.400s; still trying",
+		 (long long)(after / 1000), u->last_error ? ": " : "",
+		 u->last_error ? u->last_error : "");
+	log_info("message %s: delay notice for %s", m->id, u->transport);
+	flush_report(sp, m, unit, "4.4.7", diag, notice_sent, NULL);
+}
+
 int64_t
 flush_expire(struct spooler *sp)
 {
-	msec_t life = sp->cfg->spooler.max_lifetime;
+	msec_t life = sp->cfg->spooler.max_lifetime, notify = sp->cfg->spooler.notify_delay;
 	int64_t now = spooler_now_ms(), next = INT64_MAX;
 	char diag[SPOOL_MAX_ERROR];
 
@@ -511,6 +533,12 @@ flush_expire(struct spooler *sp)
 			if (m->queued + life > now) {
 				if (m->queued + life < next)
 					next = m->queued + life;
+				if (notify > 0 && !u->warned) {
+					if (m->queued + notify <= now)
+						delay_notice(sp, m, (int)i, notify);
+					else if (m->queued + notify < next)
+						next = m->queued + notify;
+				}
 				continue;
 			}
 			if ((f = calloc(1, sizeof(*f))) == NULL)

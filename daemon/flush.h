@@ -53,8 +53,9 @@ void flush_deliver_inbound(struct spooler *sp);
 void flush_report(struct spooler *sp, const struct qmsg *m, int unit, const char *status,
 		  const char *diagnostic, void (*then)(void *ctx, HRESULT hr), void *ctx);
 
-/* Fail (with a report) every message older than max_lifetime.  Returns
- * the time (ms) the next one expires, INT64_MAX if none. */
+/* Fail (with a report) every message older than max_lifetime, and send
+ * the delay notice (notify_delay) where one is due.  Returns the time (ms)
+ * the next of those is due, INT64_MAX if none. */
 int64_t flush_expire(struct spooler *sp);
 
 /* Stop: every waiting request ends with MAPI_E_END_OF_SESSION. */

@@ -171,6 +171,13 @@ make_boundary(char *buf, size_t len, const char *id, const char *hdrs, size_t hl
 	} while (hdrs != NULL && memmem(hdrs, hlen, buf, strlen(buf)) != NULL);
 }
 
+/* A report with a 4.x.x status says "delayed": a delay notice. */
+static bool
+is_delay(const struct report_rcpt *r)
+{
+	return r->status != NULL && r->status[0] == '4';
+}
+
 static void
 human_part(FILE *f, const struct qmsg *m, const char *host, const struct report_rcpt *rcpts,
 	   size_t n)
@@ -180,12 +187,18 @@ human_part(FILE *f, const struct qmsg *m, const char *host, const struct report_
 		   "\n"
 		   "This is the mail system at host %s.\n"
 		   "\n"
-		   "Your message could not be delivered to one or more of its\n"
-		   "recipients, listed below with the reason.\n"
+		   "%s"
 		   "\n"
 		   "The message's queue ID was %s.\n"
 		   "\n",
-		host, m->id);
+		host,
+		n > 0 && is_delay(&rcpts[0])
+			? "Your message could not be delivered yet to one or more of its\n"
+			  "recipients, listed below with the reason. Delivery is still being\n"
+			  "tried; you need not send it again.\n"
+			: "Your message could not be delivered to one or more of its\n"
+			  "recipients, listed below with the reason.\n",
+		m->id);
 	for (size_t i = 0; i < n; i++) {
 		fputc('<', f);
 		put_clean(f, rcpts[i].address);
@@ -235,7 +248,8 @@ status_part(FILE *f, const struct qmsg *m, const char *host, const struct report
 		type_token(type, sizeof(type), smtp ? "rfc822" : rcpts[i].addrtype);
 		fprintf(f, "\nFinal-Recipient: %s; ", type);
 		put_clean(f, rcpts[i].address);
-		fprintf(f, "\nAction: failed\nStatus: %s\n",
+		/* A 4.x.x status is a delay notice: still being tried. */
+		fprintf(f, "\nAction: %s\nStatus: %s\n", is_delay(&rcpts[i]) ? "delayed" : "failed",
 			valid_status(rcpts[i].status) ? rcpts[i].status : "5.0.0");
 		if (rcpts[i].diagnostic != NULL) {
 			fprintf(f, "Diagnostic-Code: %s; ", smtp ? "smtp" : "x-mapispool");
@@ -276,8 +290,10 @@ report_build_ndr(const struct qmsg *m, const char *orig_path, const struct repor
 		put_clean(f, m->sender);
 		fputs(">\n", f);
 	}
-	fprintf(f, "Subject: Undelivered Mail Returned to Sender\n"
-		   "Date: %s\n"
+	fprintf(f, "Subject: %s\n", n > 0 && is_delay(&rcpts[0])
+					     ? "Delayed Mail (still being retried)"
+					     : "Undelivered Mail Returned to Sender");
+	fprintf(f, "Date: %s\n"
 		   "Message-ID: <%lld.%06ld.%s.ndr@%s>\n"
 		   "MIME-Version: 1.0\n"
 		   "Content-Type: multipart/report; report-type=delivery-status;\n"

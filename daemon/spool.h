@@ -68,6 +68,8 @@ struct qunit {
 	char *last_error;	/* NULL when none */
 	/* not stored: */
 	bool in_flight;		/* a transport has it now */
+	bool warned;		/* a delay notice went out (after a restart,
+				 * another may) */
 };
 
 struct qrcpt {

@@ -371,6 +371,7 @@ static const char policy_config[] =
 	"retry_min = 50ms\n"
 	"retry_max = 100ms\n"
 	"max_lifetime = 1500ms\n"
+	"notify_delay = 500ms\n"
 	"[transport:corp]\n"
 	"type = maildir\n"
 	"deliver_to = @DIR@/corp\n"
@@ -460,17 +461,18 @@ START_TEST(domains_route)
 }
 END_TEST
 
-/* max_lifetime: a message nobody sends ends in a report. */
+/* notify_delay: a delay notice; max_lifetime: then the report. */
 START_TEST(lifetime_expires)
 {
+	char cmd[PATH_MAX * 2];
+
 	free(submit("SMTP", "late@elsewhere.net", S_OK));
 	ck_assert(wait_files("Maildir/new", 1));
-	{
-		char cmd[PATH_MAX * 2];
-
-		snprintf(cmd, sizeof(cmd), "grep -q 'Status: 5.4.7' %s/Maildir/new/*", d.dir);
-		ck_assert_int_eq(system(cmd), 0);
-	}
+	snprintf(cmd, sizeof(cmd), "grep -q 'Action: delayed' %s/Maildir/new/*", d.dir);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert(wait_files("Maildir/new", 2));
+	snprintf(cmd, sizeof(cmd), "grep -l 'Status: 5.4.7' %s/Maildir/new/* | grep -q .", d.dir);
+	ck_assert_int_eq(system(cmd), 0);
 	ck_assert_int_eq(count_files("other/new"), 0);
 }
 END_TEST

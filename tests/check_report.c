@@ -122,7 +122,7 @@ part(const char *text, const char *delim, int i)
 
 static const struct report_rcpt two[] = {
 	{ "bob@example.net", "SMTP", "5.1.1", "550 5.1.1 <bob@example.net>: no such user" },
-	{ "+15551234", "FAX", "4.4.7", "no answer after 3 tries" },
+	{ "+15551234", "FAX", "5.4.7", "no answer after 3 tries" },
 };
 
 START_TEST(structure)
@@ -176,7 +176,7 @@ START_TEST(structure)
 					"no such user\n"));
 	ck_assert_ptr_nonnull(strstr(p, "\n\nFinal-Recipient: FAX; +15551234\n"
 					"Action: failed\n"
-					"Status: 4.4.7\n"
+					"Status: 5.4.7\n"
 					"Diagnostic-Code: x-mapispool; no answer after 3 tries\n"));
 	free(p);
 
@@ -296,6 +296,28 @@ START_TEST(long_headers)
 }
 END_TEST
 
+
+/* A 4.x.x status makes a delay notice: "delayed", and a subject saying so. */
+START_TEST(delay_notice)
+{
+	struct qmsg *m = qmsg_new();
+	struct report_rcpt r = { "bob@example.net", "SMTP", "4.4.7", "still trying" };
+	size_t len;
+	char *text;
+
+	m->sender = strdup("alice@example.net");
+	snprintf(m->id, sizeof(m->id), "0123456789abcdef0123");
+	text = report_build_ndr(m, "/nonexistent", &r, 1, &len);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(text, "Subject: Delayed Mail (still being retried)\n"));
+	ck_assert_ptr_nonnull(strstr(text, "Action: delayed\nStatus: 4.4.7\n"));
+	ck_assert_ptr_nonnull(strstr(text, "still being\ntried"));
+	ck_assert_ptr_null(strstr(text, "Action: failed"));
+	free(text);
+	qmsg_free(m);
+}
+END_TEST
+
 static Suite *
 report_suite(void)
 {
@@ -304,6 +326,7 @@ report_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, structure);
+	tcase_add_test(tc, delay_notice);
 	tcase_add_test(tc, no_original);
 	tcase_add_test(tc, injection);
 	tcase_add_test(tc, bad_status_and_null_sender);
