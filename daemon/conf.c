@@ -16,6 +16,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +101,7 @@ enum section_kind {
 
 static setter set_type, set_string, set_name, set_path, set_duration, set_size, set_size_t,
 	set_uint, set_mode, set_bool, set_send, set_starttls, set_url, set_password,
-	set_command, set_addrtypes, set_domains;
+	set_command, set_addrtypes, set_domains, set_users, set_groups;
 
 #define S(field) offsetof(struct spooler_config, field)
 #define X(field) offsetof(struct transport_config, field)
@@ -117,8 +119,16 @@ static const struct key keys[] = {
 	{ "notify_delay", T_SPOOLER, set_duration, S(notify_delay), 0, DURATION_MAX, false },
 	{ "max_line_size", T_SPOOLER, set_size_t, S(max_line_size), 64 * KIB, 2 * GIB, false },
 	{ "max_clients", T_SPOOLER, set_uint, S(max_clients), 1, 65535, false },
+	{ "max_clients_per_uid", T_SPOOLER, set_uint, S(max_clients_per_uid), 1, 65535, false },
 	{ "max_pending", T_SPOOLER, set_uint, S(max_pending), 1, 65535, false },
 	{ "idle_timeout", T_SPOOLER, set_duration, S(idle_timeout), MIN_INTERVAL, DURATION_MAX, true },
+	{ "request_timeout", T_SPOOLER, set_duration, S(request_timeout), MIN_INTERVAL, DURATION_MAX,
+	  true },
+	{ "max_output_size", T_SPOOLER, set_size_t, S(max_output_size), 64 * KIB, 2 * GIB, false },
+	{ "allow_users", T_SPOOLER, set_users, S(allow_users), 0, 0, false },
+	{ "allow_groups", T_SPOOLER, set_groups, S(allow_groups), 0, 0, false },
+	{ "allow_read_users", T_SPOOLER, set_users, S(allow_read_users), 0, 0, false },
+	{ "allow_read_groups", T_SPOOLER, set_groups, S(allow_read_groups), 0, 0, false },
 
 	{ "type", T_ANY, set_type, X(type), 0, 0, false },
 	{ "display_name", T_ANY, set_string, X(display_name), 0, 0, false },
@@ -692,6 +702,98 @@ set_domains(struct parser *p, const struct key *k, void *obj, const char *value)
 	return true;
 }
 
+/* A user or group name to its id through NSS: 1 found, 0 no such name,
+ * -1 the lookup failed (errno set). */
+static int
+lookup_id(bool group, const char *name, id_t *id)
+{
+	long hint = sysconf(group ? _SC_GETGR_R_SIZE_MAX : _SC_GETPW_R_SIZE_MAX);
+	size_t len = hint > 0 ? (size_t)hint : 16384;
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char *buf = NULL;
+	int r;
+
+	do {
+		/* Entries with many members need more room than the hint. */
+		free(buf);
+		if (len > 1024 * KIB || (buf = malloc(len)) == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		if (group)
+			r = getgrnam_r(name, &gr, buf, len, &grp);
+		else
+			r = getpwnam_r(name, &pw, buf, len, &pwp);
+		len *= 2;
+	} while (r == ERANGE);
+	if (grp != NULL)
+		*id = grp->gr_gid;
+	else if (pwp != NULL)
+		*id = pwp->pw_uid;
+	free(buf);
+	if (grp != NULL || pwp != NULL)
+		return 1;
+	/* getpwnam_r(3): these say "not found" on some systems. */
+	if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM)
+		return 0;
+	errno = r;
+	return -1;
+}
+
+/* Names or numbers; numbers are taken as they are, since an id needs no
+ * entry in the password or group database to be a process's. */
+static bool
+set_ids(struct parser *p, const struct key *k, void *obj, const char *value, bool group)
+{
+	struct id_list *l = FIELD(obj, k, struct id_list);
+	const char *what = group ? "group" : "user", *tok, *s = value;
+	char name[CONFIG_MAX_LINE + 1];
+	size_t len, n = 0;
+
+	while (next_token(&s, &tok, &len))
+		n++;
+	if (n == 0)
+		return fail(p, p->cur_line, "%s lists no %s", k->name, what);
+	if ((l->ids = calloc(n, sizeof(*l->ids))) == NULL)
+		return oom(p);
+	for (s = value; next_token(&s, &tok, &len); l->n++) {
+		const char *num = tok;
+		uint64_t v;
+		int r;
+
+		snprintf(name, sizeof(name), "%.*s", (int)len, tok);
+		if (strspn(name, "0123456789") == len) {
+			/* (id_t)-1 means "no id" to the kernel */
+			if (!parse_uint(&num, UINT32_MAX - 1, &v))
+				return fail(p, p->cur_line, "%s id %s in %s is out of range", what,
+					    name, k->name);
+			l->ids[l->n] = (id_t)v;
+			continue;
+		}
+		if (has_ctrl(name))
+			return fail(p, p->cur_line, "%s contains a control character", k->name);
+		if ((r = lookup_id(group, name, &l->ids[l->n])) == 0)
+			return fail(p, p->cur_line, "unknown %s \"%s\" in %s", what, name, k->name);
+		if (r == -1)
+			return fail(p, p->cur_line, "cannot look up %s \"%s\" in %s: %s", what, name,
+				    k->name, strerror(errno));
+	}
+	return true;
+}
+
+static bool
+set_users(struct parser *p, const struct key *k, void *obj, const char *value)
+{
+	return set_ids(p, k, obj, value, false);
+}
+
+static bool
+set_groups(struct parser *p, const struct key *k, void *obj, const char *value)
+{
+	return set_ids(p, k, obj, value, true);
+}
+
 /* ---- sections ---- */
 
 static struct transport_config *
@@ -1027,7 +1129,10 @@ set_defaults(struct parser *p)
 		.retry_max = HOUR,
 		.max_lifetime = 5 * DAY,
 		.max_clients = 256,
+		.max_clients_per_uid = 32,
 		.max_pending = 64,
+		.request_timeout = 30 * SECOND,
+		.max_output_size = 16 * MIB,
 	};
 	if (sc->profile_name == NULL || sc->spool_dir == NULL || sc->store == NULL)
 		return oom(p);
@@ -1248,8 +1353,10 @@ exists(const char *path)
 const char *
 config_find(char *buf, size_t len)
 {
-	if (getuid() != 0 && user_config(buf, len) && exists(buf))
-		return buf;
+	/* A user's daemon never takes the system's file: its paths (/var/...)
+	 * are not the user's to write.  The system service names its file. */
+	if (getuid() != 0)
+		return user_config(buf, len) && exists(buf) ? buf : NULL;
 	if (strlen(SYSTEM_CONFIG) < len && exists(SYSTEM_CONFIG)) {
 		strcpy(buf, SYSTEM_CONFIG);
 		return buf;
@@ -1289,6 +1396,10 @@ config_free(struct config *cfg)
 	free(sc->spool_dir);
 	free(sc->store);
 	free(sc->socket_group);
+	free(sc->allow_users.ids);
+	free(sc->allow_groups.ids);
+	free(sc->allow_read_users.ids);
+	free(sc->allow_read_groups.ids);
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
 }

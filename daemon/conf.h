@@ -4,7 +4,10 @@
  *
  * The parser checks everything it can without touching the outside world:
  * known sections and keys for each transport type, value syntax and ranges,
- * duplicate names.  Every error names file, line and problem.
+ * duplicate names.  The one exception is the access lists: their user and
+ * group names are resolved to ids here, once, so that a name that does not
+ * exist is an error at load and a connection never waits on NSS.  Every
+ * error names file, line and problem.
  */
 #ifndef MAPISPOOLD_CONF_H
 #define MAPISPOOLD_CONF_H
@@ -45,6 +48,12 @@ enum starttls_mode {
 /* Durations are kept in milliseconds ("5m", "1h", "5d", "10s", "250ms",
  * "0.5s"; a bare number is seconds). */
 typedef int64_t msec_t;
+
+/* A list of user or group ids (allow_users and friends); n == 0: unset. */
+struct id_list {
+	id_t *ids;
+	size_t n;
+};
 
 struct transport_config {
 	char name[CONFIG_NAME_MAX + 1];
@@ -100,8 +109,14 @@ struct spooler_config {
 	/* control socket limits */
 	size_t max_line_size;		/* default: max_message_size * 4/3 + 64K */
 	unsigned max_clients;		/* default 256 */
+	unsigned max_clients_per_uid;	/* default 32 */
 	unsigned max_pending;		/* requests in flight per client; default 64 */
 	msec_t idle_timeout;		/* 0: none; default 0 */
+	msec_t request_timeout;		/* to finish a line once begun; 0: none; default 30s */
+	size_t max_output_size;		/* unread output that drops a client; default 16M */
+	/* who may run control operations, and read-only ones (SPEC §14) */
+	struct id_list allow_users, allow_groups;
+	struct id_list allow_read_users, allow_read_groups;
 };
 
 struct config {
@@ -124,9 +139,10 @@ int config_load_string(const char *text, const char *name, struct config *cfg, c
  * "local" delivering to base/outbox and picking up from base/dropbox. */
 int config_default(const char *base, struct config *cfg, char *err, size_t errlen);
 
-/* The file to read when --config is not given: the per-user file for a
- * non-root user if it exists, else /etc/mapispool/mapispool.conf if it
- * exists, else NULL (the embedded profile).  buf holds the result. */
+/* The file to read when --config is not given: for root
+ * /etc/mapispool/mapispool.conf, for another user
+ * $XDG_CONFIG_HOME/mapispool/mapispool.conf — if it exists; else NULL (the
+ * embedded profile).  buf holds the result. */
 const char *config_find(char *buf, size_t len);
 
 void config_free(struct config *cfg);

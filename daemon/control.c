@@ -5,7 +5,11 @@
  * input is bounded by a read watermark just above the longest allowed line,
  * so a client can never make the daemon buffer more than that; output
  * beyond a high mark pauses reading from that client until it drains, so a
- * client that never reads its replies cannot grow memory either.
+ * client that never reads its replies cannot grow memory either; events,
+ * which are pushed without being asked for, stop at max_output: a client
+ * that far behind is disconnected.  A line once begun must be finished
+ * within request_timeout, so a client sending a byte a second cannot hold
+ * a connection half-read for ever.
  *
  * A request lives until it is answered.  If its client disconnects first,
  * the client structure stays (marked gone) until its last request is
@@ -16,10 +20,12 @@
 #include <errno.h>
 #include <grp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -38,18 +44,23 @@
  * resume below OUT_LOW. */
 #define OUT_HIGH (4 * 1024 * 1024)
 #define OUT_LOW (1024 * 1024)
-/* After EMFILE/ENFILE, wait this long before accepting again. */
+/* After EMFILE/ENFILE, or near the descriptor limit, wait this long before
+ * accepting again (or until a client leaves). */
 #define ACCEPT_PAUSE_SEC 1
+/* Descriptors kept free for the spool, the transports and the workers:
+ * no new client is taken within this many of RLIMIT_NOFILE. */
+#define FD_MARGIN 32
 
 struct client {
 	struct control *ctl;
 	struct bufferevent *bev;	/* NULL once the connection is closed */
 	unsigned id;			/* for the log */
-	uid_t uid;
-	pid_t pid;
+	struct peer peer;
+	struct event *timer;		/* request_timeout, or a drop due */
 	unsigned pending;		/* requests not answered yet */
 	bool eof;			/* peer sent EOF: answer, then close */
 	bool closing;			/* close once the output has drained */
+	bool dropped;			/* to be closed from the loop, unheard */
 	unsigned busy;			/* callbacks using cl: do not free yet */
 	unsigned refs;			/* control_client_hold */
 	TAILQ_ENTRY(client) entry;
@@ -65,6 +76,7 @@ struct control {
 	struct evconnlistener *listener;
 	struct event *accept_resume;
 	char *path;
+	bool owns_path;			/* made by control_new: unlink at free */
 	struct control_limits lim;
 	json_object *hello;
 	control_dispatch_fn dispatch;
@@ -82,8 +94,22 @@ static void client_read(struct bufferevent *bev, void *arg);
 static void
 client_maybe_free(struct client *cl)
 {
-	if (cl->bev == NULL && cl->pending == 0 && cl->busy == 0 && cl->refs == 0)
+	if (cl->bev == NULL && cl->pending == 0 && cl->busy == 0 && cl->refs == 0) {
+		free(cl->peer.groups);
 		free(cl);
+	}
+}
+
+/* Take clients again after a pause (see accept_pause). */
+static void
+accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *c = arg;
+
+	(void)fd;
+	(void)what;
+	evtimer_del(c->accept_resume);
+	evconnlistener_enable(c->listener);
 }
 
 /* Close the connection; the structure lives on while requests are out. */
@@ -102,9 +128,30 @@ client_close(struct client *cl, const char *why)
 	}
 	bufferevent_free(cl->bev);
 	cl->bev = NULL;
+	event_free(cl->timer);
+	cl->timer = NULL;
 	TAILQ_REMOVE(&c->clients, cl, entry);
 	c->n_clients--;
+	/* A descriptor is free again: no need to wait out the pause. */
+	if (evtimer_pending(c->accept_resume, NULL))
+		accept_resume(-1, 0, c);
 	client_maybe_free(cl);
+}
+
+/* Close cl from the event loop rather than here: the caller may be walking
+ * a list (the advise subscriptions) that the close hook changes.  Until
+ * then nothing more is read from or written to it. */
+static void
+client_drop(struct client *cl, const char *why)
+{
+	struct timeval now = { 0, 0 };
+
+	if (cl->dropped)
+		return;
+	log_warnx("client %u (uid %u): %s: disconnected", cl->id, (unsigned)cl->peer.uid, why);
+	cl->dropped = true;
+	bufferevent_disable(cl->bev, EV_READ | EV_WRITE);
+	evtimer_add(cl->timer, &now);
 }
 
 static size_t
@@ -117,7 +164,7 @@ client_outlen(const struct client *cl)
 static void
 client_check_done(struct client *cl)
 {
-	if (cl->bev == NULL)
+	if (cl->bev == NULL || cl->dropped)
 		return;
 	if ((cl->eof || cl->closing) && cl->pending == 0 && client_outlen(cl) == 0)
 		client_close(cl, cl->eof ? "end of input" : "after error");
@@ -127,12 +174,15 @@ static void
 client_send(struct client *cl, json_object *msg)
 {
 	size_t len;
-	const char *s = proto_to_string(msg, &len);
-	struct evbuffer *out = bufferevent_get_output(cl->bev);
+	const char *s;
+	struct evbuffer *out;
 
+	if (cl->dropped)
+		return;
+	s = proto_to_string(msg, &len);
+	out = bufferevent_get_output(cl->bev);
 	if (evbuffer_add(out, s, len) == -1 || evbuffer_add(out, "\n", 1) == -1) {
-		log_warnx("client %u: out of memory writing a reply", cl->id);
-		client_close(cl, "out of memory");
+		client_drop(cl, "out of memory writing a reply");
 		return;
 	}
 	if (client_outlen(cl) > OUT_HIGH)
@@ -188,7 +238,7 @@ control_reply(struct request *req, HRESULT hr, json_object *body)
 		return;
 	}
 	/* Room for more requests: read what waited, then see if done. */
-	if (!cl->eof && !cl->closing && client_outlen(cl) <= OUT_HIGH)
+	if (!cl->eof && !cl->closing && !cl->dropped && client_outlen(cl) <= OUT_HIGH)
 		bufferevent_enable(cl->bev, EV_READ);
 	client_check_done(cl);
 }
@@ -207,6 +257,12 @@ control_fail(struct request *req, HRESULT hr, const char *fmt, ...)
 		log_debug("client %u: %s", req->cl->id, msg);
 	json_object_object_add(body, "message", json_object_new_string(msg));
 	control_reply(req, hr, body);
+}
+
+const struct peer *
+control_request_peer(const struct request *req)
+{
+	return &req->cl->peer;
 }
 
 bool
@@ -255,8 +311,25 @@ control_client_id(const struct client *cl)
 void
 control_client_event(struct client *cl, json_object *ev)
 {
-	if (cl->bev != NULL)
-		client_send(cl, ev);
+	size_t unread;
+	char why[128];
+
+	if (cl->bev != NULL && !cl->dropped) {
+		/* Replies are bounded by the pause in reading; events are not.
+		 * What the socket takes now is not unread: a burst of events
+		 * within one turn of the loop must not count against a client
+		 * that reads. */
+		if (client_outlen(cl) > cl->ctl->lim.max_output)
+			evbuffer_write(bufferevent_get_output(cl->bev), bufferevent_getfd(cl->bev));
+		if ((unread = client_outlen(cl)) > cl->ctl->lim.max_output) {
+			snprintf(why, sizeof(why),
+				 "not reading its replies (%zu bytes unread, max_output_size %zu)",
+				 unread, cl->ctl->lim.max_output);
+			client_drop(cl, why);
+		} else {
+			client_send(cl, ev);
+		}
+	}
 	json_object_put(ev);
 }
 
@@ -325,21 +398,64 @@ out:
 	json_object_put(msg);
 }
 
+/* After an error that leaves the input unframed: stop reading, close once
+ * the error is written. */
+static void
+client_error_close(struct client *cl, HRESULT hr, const char *message)
+{
+	struct evbuffer *in = bufferevent_get_input(cl->bev);
+
+	client_error(cl, NULL, hr, message);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_disable(cl->bev, EV_READ);
+	evtimer_del(cl->timer);
+	cl->closing = true;
+	client_check_done(cl);
+}
+
 static void
 client_oversize(struct client *cl)
 {
-	struct evbuffer *in = bufferevent_get_input(cl->bev);
 	char err[128];
 
 	snprintf(err, sizeof(err), "request line longer than max_line_size (%zu bytes)",
 		 cl->ctl->lim.max_line);
-	client_error(cl, NULL, MAPI_E_TOO_BIG, err);
-	/* The rest of that line cannot be framed: stop reading, close after
-	 * the error is written. */
-	evbuffer_drain(in, evbuffer_get_length(in));
-	bufferevent_disable(cl->bev, EV_READ);
-	cl->closing = true;
-	client_check_done(cl);
+	client_error_close(cl, MAPI_E_TOO_BIG, err);
+}
+
+/* The client's timer: a drop is due, or a line was begun too long ago. */
+static void
+client_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *cl = arg;
+	char err[128];
+
+	(void)fd;
+	(void)what;
+	if (cl->dropped) {
+		client_close(cl, "dropped");
+		return;
+	}
+	snprintf(err, sizeof(err), "request line not finished within request_timeout (%lld ms)",
+		 (long long)cl->ctl->lim.request_timeout);
+	client_error_close(cl, MAPI_E_TIMEOUT, err);
+}
+
+/* A begun line must be finished within request_timeout of its first byte
+ * (or of the end of the line before it).  Not while reading is paused:
+ * then the wait is ours, not the client's. */
+static void
+client_request_timer(struct client *cl, bool new_line, bool paused)
+{
+	msec_t t = cl->ctl->lim.request_timeout;
+	struct timeval tv = { .tv_sec = t / 1000, .tv_usec = (t % 1000) * 1000 };
+
+	if (t == 0)
+		return;
+	if (paused || evbuffer_get_length(bufferevent_get_input(cl->bev)) == 0)
+		evtimer_del(cl->timer);
+	else if (new_line || !evtimer_pending(cl->timer, NULL))
+		evtimer_add(cl->timer, &tv);
 }
 
 static void
@@ -348,10 +464,11 @@ client_read(struct bufferevent *bev, void *arg)
 	struct client *cl = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	size_t max = cl->ctl->lim.max_line;
+	bool new_line = false, paused = false;
 
 	/* Answers given while we loop may close the connection. */
 	cl->busy++;
-	while (cl->bev != NULL && !cl->closing) {
+	while (cl->bev != NULL && !cl->closing && !cl->dropped) {
 		struct evbuffer_ptr eol;
 		char *line;
 
@@ -359,6 +476,7 @@ client_read(struct bufferevent *bev, void *arg)
 		 * many requests out.  Resumed from write/reply. */
 		if (client_outlen(cl) > OUT_HIGH || cl->pending >= cl->ctl->lim.max_pending) {
 			bufferevent_disable(bev, EV_READ);
+			paused = true;
 			break;
 		}
 		eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
@@ -378,9 +496,12 @@ client_read(struct bufferevent *bev, void *arg)
 		evbuffer_remove(in, line, (size_t)eol.pos);
 		evbuffer_drain(in, 1);
 		line[eol.pos] = '\0';
+		new_line = true;
 		client_handle_line(cl, line, (size_t)eol.pos);
 		free(line);
 	}
+	if (cl->bev != NULL && !cl->closing && !cl->dropped)
+		client_request_timer(cl, new_line, paused);
 	cl->busy--;
 	client_maybe_free(cl);
 }
@@ -417,6 +538,8 @@ client_event(struct bufferevent *bev, short what, void *arg)
 		/* Half-closed: answer what was asked, then close. */
 		cl->eof = true;
 		bufferevent_disable(cl->bev, EV_READ);
+		/* A line it began can no longer be finished: not a timeout. */
+		evtimer_del(cl->timer);
 		if (cl->pending == 0 && client_outlen(cl) == 0)
 			client_close(cl, "end of input");
 	} else if (what & BEV_EVENT_ERROR) {
@@ -431,21 +554,81 @@ client_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
-/* Refuse a connection over max_clients with one line, without ever
- * blocking: the socket is fresh, its buffer is empty. */
+/* Refuse a connection with one line, without ever blocking: the socket is
+ * fresh, its buffer is empty.  why holds no character JSON would escape. */
 static void
-refuse_busy(struct control *c, evutil_socket_t fd)
+refuse_busy(evutil_socket_t fd, const char *why)
 {
 	char line[256];
 	int n;
 
 	n = snprintf(line, sizeof(line),
-		     "{\"hr\":%d,\"hr_name\":\"MAPI_E_BUSY\",\"message\":\"too many clients "
-		     "(max_clients = %u)\"}\n",
-		     (int)MAPI_E_BUSY, c->lim.max_clients);
+		     "{\"hr\":%d,\"hr_name\":\"MAPI_E_BUSY\",\"message\":\"%s\"}\n",
+		     (int)MAPI_E_BUSY, why);
 	if (send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
 		log_debug("refusing a client: %s", strerror(errno));
 	close(fd);
+}
+
+/* Stop accepting until a client leaves, or a moment has passed, instead of
+ * spinning on a listener that stays readable. */
+static void
+accept_pause(struct control *c)
+{
+	struct timeval tv = { ACCEPT_PAUSE_SEC, 0 };
+
+	evconnlistener_disable(c->listener);
+	evtimer_add(c->accept_resume, &tv);
+}
+
+/* The kernel hands out the lowest free descriptor, so fd, just accepted,
+ * is a lower bound on how many are open: no count of our own to keep. */
+static bool
+fd_near_limit(evutil_socket_t fd)
+{
+	struct rlimit rl;
+
+	return getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	       (rlim_t)fd + FD_MARGIN >= rl.rlim_cur;
+}
+
+/* SO_PEERGROUPS gives the groups the peer had at connect, without asking
+ * NSS (which may block on a directory server) and without reading
+ * /proc/PID (which a reused pid could answer for someone else).  Kernels
+ * before 4.13 lack it: then only the primary group counts. */
+static void
+peer_read(evutil_socket_t fd, struct peer *p)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	*p = (struct peer){ .uid = (uid_t)-1, .gid = (gid_t)-1, .pid = -1 };
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		p->uid = cred.uid;
+		p->gid = cred.gid;
+		p->pid = cred.pid;
+	}
+	len = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &len) == 0 || errno != ERANGE ||
+	    (p->groups = malloc(len)) == NULL)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, p->groups, &len) == 0) {
+		p->n_groups = len / sizeof(gid_t);
+	} else {
+		free(p->groups);
+		p->groups = NULL;
+	}
+}
+
+static unsigned
+clients_of_uid(const struct control *c, uid_t uid)
+{
+	const struct client *cl;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(cl, &c->clients, entry)
+		n += cl->peer.uid == uid;
+	return n;
 }
 
 static void
@@ -454,8 +637,7 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa
 {
 	struct control *c = arg;
 	struct client *cl;
-	struct ucred cred;
-	socklen_t credlen = sizeof(cred);
+	char why[128];
 
 	(void)l;
 	(void)sa;
@@ -463,7 +645,16 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa
 	if (c->n_clients >= c->lim.max_clients) {
 		log_warnx("refusing a client: %u connections already (max_clients)",
 			  c->n_clients);
-		refuse_busy(c, fd);
+		snprintf(why, sizeof(why), "too many clients (max_clients = %u)",
+			 c->lim.max_clients);
+		refuse_busy(fd, why);
+		return;
+	}
+	if (fd_near_limit(fd)) {
+		log_warnx("refusing a client: near the descriptor limit (RLIMIT_NOFILE); "
+			  "not accepting until a client leaves");
+		refuse_busy(fd, "mapispoold is near its descriptor limit, try again later");
+		accept_pause(c);
 		return;
 	}
 	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
@@ -471,15 +662,28 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa
 		return;
 	}
 	cl->ctl = c;
-	cl->id = ++c->next_id;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == 0) {
-		cl->uid = cred.uid;
-		cl->pid = cred.pid;
+	peer_read(fd, &cl->peer);
+	if (clients_of_uid(c, cl->peer.uid) >= c->lim.max_clients_per_uid) {
+		log_warnx("refusing a client of uid %u: %u connections already "
+			  "(max_clients_per_uid)", (unsigned)cl->peer.uid, c->lim.max_clients_per_uid);
+		snprintf(why, sizeof(why), "too many clients of uid %u (max_clients_per_uid = %u)",
+			 (unsigned)cl->peer.uid, c->lim.max_clients_per_uid);
+		refuse_busy(fd, why);
+		client_maybe_free(cl);
+		return;
 	}
+	cl->id = ++c->next_id;
 	cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (cl->bev == NULL) {
-		close(fd);
-		free(cl);
+	cl->timer = evtimer_new(c->base, client_timer, cl);
+	if (cl->bev == NULL || cl->timer == NULL) {
+		if (cl->bev != NULL)
+			bufferevent_free(cl->bev);
+		else
+			close(fd);
+		if (cl->timer != NULL)
+			event_free(cl->timer);
+		cl->bev = NULL;
+		client_maybe_free(cl);
 		return;
 	}
 	bufferevent_setcb(cl->bev, client_read, client_write, client_event, cl);
@@ -494,20 +698,10 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa
 	}
 	TAILQ_INSERT_TAIL(&c->clients, cl, entry);
 	c->n_clients++;
-	log_debug("client %u: connected (uid %u, pid %d)", cl->id, (unsigned)cl->uid,
-		  (int)cl->pid);
+	log_debug("client %u: connected (uid %u, gid %u, pid %d)", cl->id,
+		  (unsigned)cl->peer.uid, (unsigned)cl->peer.gid, (int)cl->peer.pid);
 	client_send(cl, c->hello);
 	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
-}
-
-static void
-accept_resume(evutil_socket_t fd, short what, void *arg)
-{
-	struct control *c = arg;
-
-	(void)fd;
-	(void)what;
-	evconnlistener_enable(c->listener);
 }
 
 static void
@@ -515,16 +709,11 @@ accept_error(struct evconnlistener *l, void *arg)
 {
 	struct control *c = arg;
 	int e = EVUTIL_SOCKET_ERROR();
-	struct timeval tv = { ACCEPT_PAUSE_SEC, 0 };
 
 	(void)l;
 	log_warnx("accept on %s: %s", c->path, evutil_socket_error_to_string(e));
-	/* Out of descriptors: stop accepting for a moment instead of
-	 * spinning on a listener that stays readable. */
-	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-		evconnlistener_disable(c->listener);
-		evtimer_add(c->accept_resume, &tv);
-	}
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
+		accept_pause(c);
 }
 
 /* Is a daemon answering on path?  Removes a stale socket. */
@@ -642,42 +831,84 @@ fail:
 	return -1;
 }
 
-struct control *
-control_new(struct event_base *base, const char *path, mode_t mode, const char *group,
-	    const struct control_limits *limits, json_object *hello,
-	    control_dispatch_fn dispatch, void *ctx, char *err, size_t errlen)
+/* The part of control_new and control_new_fd once a socket listens on
+ * fd: the server around it.  fd is closed on failure, and path removed
+ * if it is ours. */
+static struct control *
+control_start(struct event_base *base, int fd, const char *path, bool owns_path,
+	      const struct control_limits *limits, json_object *hello,
+	      control_dispatch_fn dispatch, void *ctx, char *err, size_t errlen)
 {
 	struct control *c;
-	int fd;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL || (c->path = strdup(path)) == NULL) {
 		free(c);
 		snprintf(err, errlen, "out of memory");
+		close(fd);
+		if (owns_path)
+			unlink(path);
 		return NULL;
 	}
 	c->base = base;
+	c->owns_path = owns_path;
 	c->lim = *limits;
 	c->hello = hello;
 	c->dispatch = dispatch;
 	c->ctx = ctx;
 	TAILQ_INIT(&c->clients);
-	if ((fd = socket_listen(path, mode, group, err, errlen)) == -1) {
-		free(c->path);
-		free(c);
-		return NULL;
-	}
 	c->listener = evconnlistener_new(base, control_accept, c,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	c->accept_resume = evtimer_new(base, accept_resume, c);
 	if (c->listener == NULL || c->accept_resume == NULL) {
 		snprintf(err, errlen, "cannot listen on %s", path);
-		if (c->listener == NULL)
+		if (c->listener == NULL) {
 			close(fd);
+			if (owns_path)
+				unlink(path);
+		}
 		control_free(c);
 		return NULL;
 	}
 	evconnlistener_set_error_cb(c->listener, accept_error);
 	return c;
+}
+
+struct control *
+control_new(struct event_base *base, const char *path, mode_t mode, const char *group,
+	    const struct control_limits *limits, json_object *hello,
+	    control_dispatch_fn dispatch, void *ctx, char *err, size_t errlen)
+{
+	int fd;
+
+	if ((fd = socket_listen(path, mode, group, err, errlen)) == -1)
+		return NULL;
+	return control_start(base, fd, path, true, limits, hello, dispatch, ctx, err, errlen);
+}
+
+struct control *
+control_new_fd(struct event_base *base, int fd, const struct control_limits *limits,
+	       json_object *hello, control_dispatch_fn dispatch, void *ctx, char *err,
+	       size_t errlen)
+{
+	struct sockaddr_un sun = { 0 };
+	socklen_t len = sizeof(sun);
+	const size_t off = offsetof(struct sockaddr_un, sun_path);
+	char path[sizeof(sun.sun_path) + 32];
+
+	/* Its path, for the log (an abstract name as "@name"). */
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) == -1 || len <= off + 1)
+		snprintf(path, sizeof(path), "descriptor %d", fd);
+	else if (sun.sun_path[0] == '\0')
+		snprintf(path, sizeof(path), "@%.*s", (int)(len - off - 1), sun.sun_path + 1);
+	else
+		snprintf(path, sizeof(path), "%.*s", (int)strnlen(sun.sun_path, len - off),
+			 sun.sun_path);
+	if (evutil_make_socket_nonblocking(fd) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return control_start(base, fd, path, false, limits, hello, dispatch, ctx, err, errlen);
 }
 
 void
@@ -693,7 +924,8 @@ control_free(struct control *c)
 		client_close(cl, "shutting down");
 	if (c->listener != NULL) {
 		evconnlistener_free(c->listener);
-		unlink(c->path);
+		if (c->owns_path)
+			unlink(c->path);
 	}
 	if (c->accept_resume != NULL)
 		event_free(c->accept_resume);

@@ -25,8 +25,21 @@ struct client;
 struct control_limits {
 	size_t max_line;	/* longest request line, bytes */
 	unsigned max_clients;	/* connections at once */
+	unsigned max_clients_per_uid; /* connections at once from one uid */
 	unsigned max_pending;	/* unanswered requests per connection */
 	msec_t idle_timeout;	/* close a silent idle connection; 0: never */
+	msec_t request_timeout;	/* to finish a line once begun; 0: no limit */
+	size_t max_output;	/* unread output at which an event drops the client */
+};
+
+/* Who is at the other end of a connection, as the kernel recorded it when
+ * the peer called connect (SO_PEERCRED, SO_PEERGROUPS). */
+struct peer {
+	uid_t uid;		/* (uid_t)-1 if the kernel did not say */
+	gid_t gid;		/* primary group */
+	pid_t pid;
+	gid_t *groups;		/* supplementary groups */
+	size_t n_groups;
 };
 
 /* Handle one request: op is its "op", msg the whole object (borrowed).
@@ -42,11 +55,20 @@ struct control *control_new(struct event_base *base, const char *path, mode_t mo
 			    json_object *hello, control_dispatch_fn dispatch, void *ctx,
 			    char *err, size_t errlen);
 
+/* The same on fd, a socket already bound and listening (systemd's socket
+ * activation).  No stale-socket check, mode or group: whoever made the
+ * socket set them; and control_free leaves its path alone (systemd owns
+ * it).  fd belongs to the server from here on, closed even on failure. */
+struct control *control_new_fd(struct event_base *base, int fd,
+			       const struct control_limits *limits, json_object *hello,
+			       control_dispatch_fn dispatch, void *ctx, char *err, size_t errlen);
+
 /* Who handles requests (the socket may be created before them, so that a
  * second daemon is refused before it touches anything). */
 void control_set_dispatch(struct control *c, control_dispatch_fn dispatch, void *ctx);
 
-/* Close every connection and remove the socket. */
+/* Close every connection and remove the socket (unless it came from
+ * control_new_fd). */
 void control_free(struct control *c);
 
 /* Answer req with hr and the members of body (consumed; may be NULL),
@@ -57,6 +79,10 @@ void control_reply(struct request *req, HRESULT hr, json_object *body);
 /* Answer req with a failure and a message in words. */
 void control_fail(struct request *req, HRESULT hr, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The credentials of the peer that sent req (borrowed, valid until the
+ * answer). */
+const struct peer *control_request_peer(const struct request *req);
 
 /* Has the client that sent req gone away? */
 bool control_request_orphaned(const struct request *req);
@@ -70,10 +96,12 @@ struct client *control_request_client(const struct request *req);
 void control_client_hold(struct client *cl);
 void control_client_release(struct client *cl);
 bool control_client_gone(const struct client *cl);
-/* The uid of the peer (SO_PEERCRED), for the log. */
+/* The connection's number, as the log shows it. */
 unsigned control_client_id(const struct client *cl);
 
-/* Send an event (consumed) to a client; dropped if it has gone. */
+/* Send an event (consumed) to a client; dropped if it has gone.  A client
+ * with more than max_output bytes of unread output is disconnected instead
+ * (from the event loop, so the caller's lists stay intact). */
 void control_client_event(struct client *cl, json_object *ev);
 
 /* Called when a connection closes, before it is gone (subscriptions end

@@ -24,12 +24,13 @@ daemon_libmapispoold_la_SOURCES = \
 	daemon/status_table.c daemon/status_table.h \
 	daemon/spooler.c daemon/spooler.h \
 	daemon/control.c daemon/control.h \
-	daemon/ops.c daemon/ops.h
+	daemon/ops.c daemon/ops.h \
+	daemon/systemd.c daemon/systemd.h
 daemon_libmapispoold_la_CPPFLAGS = $(AM_CPPFLAGS) -DSPOOLDIR='"$(spooldir)"'
 daemon_libmapispoold_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JSONC_CFLAGS) $(INIH_CFLAGS) \
-	$(LIBCURL_CFLAGS)
+	$(LIBCURL_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 daemon_libmapispoold_la_LIBADD = lib/libmapicore.la $(LIBEVENT_LIBS) $(JSONC_LIBS) $(INIH_LIBS) \
-	$(LIBCURL_LIBS)
+	$(LIBCURL_LIBS) $(LIBSYSTEMD_LIBS)
 
 sbin_PROGRAMS += daemon/mapispoold
 daemon_mapispoold_SOURCES = daemon/main.c

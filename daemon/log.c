@@ -89,7 +89,7 @@ log_enabled(enum log_level level)
 	return level <= log_max;
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 log_vmsg(enum log_level level, const char *fmt, va_list ap, const char *suffix)
 {
 	char line[2048];

@@ -2,7 +2,9 @@
  * main.c — mapispoold: read the profile, build the spooler, listen on the
  * control socket, run the event loop until SIGTERM or SIGINT.
  *
- * It runs in the foreground, the systemd way, and logs to stderr.
+ * It runs in the foreground, the systemd way, and logs to stderr.  Under
+ * systemd it says when it is ready and when it stops (Type=notify), and
+ * takes the control socket systemd holds (mapispoold.socket).
  */
 #include <config.h>
 
@@ -12,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -23,6 +27,7 @@
 #include "log.h"
 #include "ops.h"
 #include "spooler.h"
+#include "systemd.h"
 
 struct options {
 	const char *config;
@@ -160,6 +165,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_notice("%s: stopping", strsignal((int)sig));
+	systemd_stopping();
 	event_base_loopexit(base, NULL);
 }
 
@@ -173,6 +179,26 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		   "changes");
 }
 
+/* Messages in both queues, for systemd's STATUS=. */
+static size_t
+queued(const struct spooler *sp)
+{
+	return queue_count(sp->queue, SPOOL_OUTBOUND) + queue_count(sp->queue, SPOOL_INBOUND);
+}
+
+/* The path of the socket systemd passed, for the log. */
+static void
+socket_name(int fd, char *buf, size_t len)
+{
+	struct sockaddr_un sun = { 0 };
+	socklen_t sl = sizeof(sun);
+
+	if (getsockname(fd, (struct sockaddr *)&sun, &sl) == 0 && sun.sun_path[0] != '\0')
+		snprintf(buf, len, "%.*s", (int)sizeof(sun.sun_path), sun.sun_path);
+	else
+		snprintf(buf, len, "the socket from systemd");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -184,7 +210,7 @@ main(int argc, char **argv)
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
 	json_object *hello = NULL;
 	char sockpath[PATH_MAX], err[1024];
-	int status = 1;
+	int status = 1, listen_fd = -1;
 
 	parse_options(argc, argv, &o);
 	log_init(o.level);
@@ -221,27 +247,50 @@ main(int argc, char **argv)
 	struct control_limits lim = {
 		.max_line = cfg.spooler.max_line_size,
 		.max_clients = cfg.spooler.max_clients,
+		.max_clients_per_uid = cfg.spooler.max_clients_per_uid,
 		.max_pending = cfg.spooler.max_pending,
 		.idle_timeout = cfg.spooler.idle_timeout,
+		.request_timeout = cfg.spooler.request_timeout,
+		.max_output = cfg.spooler.max_output_size,
 	};
 	/* The socket first: a second daemon is refused before it opens the
-	 * spool.  Nobody is served before the loop runs. */
+	 * spool.  Nobody is served before the loop runs.  Under socket
+	 * activation, systemd made it (mode and group are the socket unit's)
+	 * and connections wait in it meanwhile. */
+	systemd_status("opening the control socket");
 	hello = ops_hello(cfg.spooler.profile_name, lim.max_line);
-	ctl = control_new(base, sockpath, cfg.spooler.socket_mode, cfg.spooler.socket_group, &lim,
-			  hello, NULL, NULL, err, sizeof(err));
+	if ((listen_fd = systemd_listen_fd(err, sizeof(err))) == -1 && err[0] != '\0') {
+		log_err("%s", err);
+		goto out;
+	}
+	if (listen_fd != -1) {
+		if (o.socket != NULL)
+			log_warnx("--socket %s ignored: systemd passed the socket", o.socket);
+		socket_name(listen_fd, sockpath, sizeof(sockpath));
+		ctl = control_new_fd(base, listen_fd, &lim, hello, NULL, NULL, err, sizeof(err));
+	} else {
+		ctl = control_new(base, sockpath, cfg.spooler.socket_mode,
+				  cfg.spooler.socket_group, &lim, hello, NULL, NULL, err,
+				  sizeof(err));
+	}
 	if (ctl == NULL) {
 		log_err("%s", err);
 		goto out;
 	}
+	systemd_status("recovering the spool");
 	if ((sp = spooler_new(base, &cfg, err, sizeof(err))) == NULL) {
 		log_err("%s", err);
 		goto out;
 	}
 	control_set_dispatch(ctl, ops_dispatch, sp);
 	control_set_close_hook(ctl, ops_client_closed, sp);
-	log_notice("profile \"%s\": %zu transport%s; listening on %s",
+	log_notice("profile \"%s\": %zu transport%s; listening on %s%s",
 		   cfg.spooler.profile_name, cfg.n_transports, cfg.n_transports == 1 ? "" : "s",
-		   sockpath);
+		   sockpath, listen_fd != -1 ? " (from systemd)" : "");
+	systemd_status("profile %s, %zu transport%s, %zu message%s queued",
+		       cfg.spooler.profile_name, cfg.n_transports, cfg.n_transports == 1 ? "" : "s",
+		       queued(sp), queued(sp) == 1 ? "" : "s");
+	systemd_ready();
 	if (event_base_dispatch(base) == -1) {
 		log_err("event loop failed");
 		goto out;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -15,6 +16,7 @@
 #include "advise.h"
 #include "hresult.h"
 #include "flush.h"
+#include "log.h"
 #include "ops.h"
 #include "protocol.h"
 #include "restriction.h"
@@ -794,34 +796,98 @@ ops_client_closed(void *ctx, struct client *cl)
 	}
 }
 
+/* Who may run an operation (SPEC §14): those that only look, and those
+ * that change something or send mail. */
+enum op_class {
+	OP_READ,
+	OP_CONTROL,
+};
+
 static const struct {
 	const char *name;
 	op_fn fn;
+	enum op_class class;
 } ops[] = {
-	{ PROTO_OP_LOGON, op_logon },
-	{ PROTO_OP_STATUS_QUERY, op_status_query },
-	{ PROTO_OP_STATUS_GET_PROPS, op_status_get_props },
-	{ PROTO_OP_STATUS_FLUSH_QUEUES, op_status_flush_queues },
-	{ PROTO_OP_STATUS_VALIDATE_STATE, op_status_validate_state },
-	{ PROTO_OP_MESSAGE_SUBMIT, op_message_submit },
-	{ PROTO_OP_QUEUE_LIST, op_queue_list },
-	{ PROTO_OP_QUEUE_HOLD, op_queue_hold },
-	{ PROTO_OP_QUEUE_RELEASE, op_queue_release },
-	{ PROTO_OP_QUEUE_REMOVE, op_queue_remove },
-	{ PROTO_OP_STATUS_CHANGE_PASSWORD, op_status_change_password },
-	{ PROTO_OP_UI_REPLY, op_ui_reply },
-	{ PROTO_OP_ADVISE, op_advise },
-	{ PROTO_OP_UNADVISE, op_unadvise },
+	{ PROTO_OP_LOGON, op_logon, OP_READ },
+	{ PROTO_OP_STATUS_QUERY, op_status_query, OP_READ },
+	{ PROTO_OP_STATUS_GET_PROPS, op_status_get_props, OP_READ },
+	{ PROTO_OP_STATUS_FLUSH_QUEUES, op_status_flush_queues, OP_CONTROL },
+	{ PROTO_OP_STATUS_VALIDATE_STATE, op_status_validate_state, OP_CONTROL },
+	{ PROTO_OP_MESSAGE_SUBMIT, op_message_submit, OP_CONTROL },
+	{ PROTO_OP_QUEUE_LIST, op_queue_list, OP_READ },
+	{ PROTO_OP_QUEUE_HOLD, op_queue_hold, OP_CONTROL },
+	{ PROTO_OP_QUEUE_RELEASE, op_queue_release, OP_CONTROL },
+	{ PROTO_OP_QUEUE_REMOVE, op_queue_remove, OP_CONTROL },
+	{ PROTO_OP_STATUS_CHANGE_PASSWORD, op_status_change_password, OP_CONTROL },
+	{ PROTO_OP_UI_REPLY, op_ui_reply, OP_CONTROL },
+	{ PROTO_OP_ADVISE, op_advise, OP_READ },
+	{ PROTO_OP_UNADVISE, op_unadvise, OP_READ },
 };
+
+static bool
+id_listed(const struct id_list *l, id_t id)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->ids[i] == id)
+			return true;
+	return false;
+}
+
+/* The peer's uid is in users, or its primary or a supplementary group in
+ * groups. */
+static bool
+peer_listed(const struct peer *p, const struct id_list *users, const struct id_list *groups)
+{
+	if (id_listed(users, p->uid) || id_listed(groups, p->gid))
+		return true;
+	for (size_t i = 0; i < p->n_groups; i++)
+		if (id_listed(groups, p->groups[i]))
+			return true;
+	return false;
+}
+
+/* Root and the daemon's own user may do everything; with no allow_* key
+ * set, so may everyone the socket's mode lets in.  Once one is set,
+ * control is for allow_users and allow_groups only; reading is for them
+ * and allow_read_users and allow_read_groups, or for everyone if neither
+ * of those two is set. */
+static bool
+peer_allowed(const struct spooler_config *sc, const struct peer *p, enum op_class class)
+{
+	bool control_set = sc->allow_users.n > 0 || sc->allow_groups.n > 0;
+	bool read_set = sc->allow_read_users.n > 0 || sc->allow_read_groups.n > 0;
+
+	if (p->uid == 0 || p->uid == geteuid() || (!control_set && !read_set))
+		return true;
+	if (peer_listed(p, &sc->allow_users, &sc->allow_groups))
+		return true;
+	if (class == OP_CONTROL)
+		return false;
+	return !read_set || peer_listed(p, &sc->allow_read_users, &sc->allow_read_groups);
+}
 
 void
 ops_dispatch(void *ctx, struct request *req, const char *op, json_object *msg)
 {
+	struct spooler *sp = ctx;
+	const struct peer *p = control_request_peer(req);
+
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-		if (strcmp(op, ops[i].name) == 0) {
-			ops[i].fn(ctx, req, msg);
+		if (strcmp(op, ops[i].name) != 0)
+			continue;
+		if (!peer_allowed(&sp->cfg->spooler, p, ops[i].class)) {
+			log_warnx("client %u (uid %u): %s refused",
+				  control_client_id(control_request_client(req)), (unsigned)p->uid,
+				  op);
+			control_fail(req, MAPI_E_NO_ACCESS, "uid %u may not run %s (see %s)",
+				     (unsigned)p->uid, op,
+				     ops[i].class == OP_CONTROL ?
+					     "allow_users and allow_groups" :
+					     "allow_read_users and allow_read_groups");
 			return;
 		}
+		ops[i].fn(ctx, req, msg);
+		return;
 	}
 	control_fail(req, MAPI_E_NO_SUPPORT, "unknown operation \"%.64s\"", op);
 }

@@ -343,6 +343,7 @@ settle_recovered(struct spooler *sp)
 }
 
 static void offline_load(struct spooler *sp);
+static void offline_save_free(struct offline_save *o);
 
 struct spooler *
 spooler_new(struct event_base *base, const struct config *cfg, char *err, size_t errlen)
@@ -423,6 +424,9 @@ spooler_free(struct spooler *sp)
 	/* Jobs still queued on the workers are dropped; a message they were
 	 * writing stays as it was on disk, and recovery finds it. */
 	worker_pool_free(sp->workers);
+	/* A save whose done never ran (the pool dropped it). */
+	if (sp->offline_saving != NULL)
+		offline_save_free(sp->offline_saving);
 	spool_close(sp->spool);
 	store_close(sp->store);
 	if (sp->retry_timer)
@@ -953,6 +957,7 @@ add_xport_checks(struct validating *v, struct xport *x)
 /* The offline transports survive a restart: their names, one a line, in
  * spool_dir/state/offline, replaced by rename on the worker pool. */
 struct offline_save {
+	struct spooler *sp;
 	char path[4096];
 	char *text;
 };
@@ -977,20 +982,41 @@ offline_save_work(void *arg)
 	}
 }
 
-static void
-offline_save_done(void *arg)
-{
-	struct offline_save *o = arg;
+static void offline_save(struct spooler *sp);
 
+static void
+offline_save_free(struct offline_save *o)
+{
 	free(o->text);
 	free(o);
 }
 
 static void
+offline_save_done(void *arg)
+{
+	struct offline_save *o = arg;
+	struct spooler *sp = o->sp;
+
+	offline_save_free(o);
+	sp->offline_saving = NULL;
+	/* Changed meanwhile: write the newest state (writes never race). */
+	if (sp->offline_dirty) {
+		sp->offline_dirty = false;
+		offline_save(sp);
+	}
+}
+
+static void
 offline_save(struct spooler *sp)
 {
-	struct offline_save *o = calloc(1, sizeof(*o));
+	struct offline_save *o;
 	size_t len = 1;
+
+	if (sp->offline_saving != NULL) {
+		sp->offline_dirty = true;
+		return;
+	}
+	o = calloc(1, sizeof(*o));
 
 	for (size_t i = 0; i < sp->n_xports; i++)
 		len += strlen(sp->xports[i].tc->name) + 1;
@@ -1005,8 +1031,11 @@ offline_save(struct spooler *sp)
 		}
 	}
 	snprintf(o->path, sizeof(o->path), "%s/state/offline", sp->cfg->spooler.spool_dir);
+	o->sp = sp;
 	if (worker_submit(sp->workers, offline_save_work, offline_save_done, o) == -1)
-		offline_save_done(o);
+		offline_save_free(o);
+	else
+		sp->offline_saving = o;
 }
 
 static void set_offline(struct spooler *sp, struct xport *x, bool offline);

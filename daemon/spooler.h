@@ -69,6 +69,8 @@ struct spooler {
 	unsigned flushes_running;	/* for the spooler row's flush bits */
 	unsigned next_flush_id;
 	bool starting;			/* reading the saved state */
+	struct offline_save *offline_saving; /* the write of the offline list out */
+	bool offline_dirty;		/* it changed since that write began */
 	bool stopping;
 };
 

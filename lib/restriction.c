@@ -871,6 +871,139 @@ static HRESULT check_comparable(struct walk *w, const char *member, ULONG tag)
 	return S_OK;
 }
 
+/* glibc's regcomp copies the operand of "+" and "{m,n}" once per
+ * repetition, so nested repetitions multiply, and its closure sets grow
+ * with the square of the nodes: 200 bytes of "a++++..." took gigabytes
+ * (found by tests/fuzz/fuzz_restriction).  A pattern is refused before
+ * regcomp sees it when it is longer than REGEX_MAX_LEN bytes, nests groups
+ * deeper than RESTRICTION_MAX_DEPTH, or an upper bound of the nodes it
+ * expands to passes REGEX_MAX_COST (at most a few MB in regcomp). */
+#define REGEX_MAX_LEN 1024
+#define REGEX_MAX_COST 256
+
+/* The end of the bracket expression that starts at p ("[a-z]", "[]x]",
+ * "[[:alpha:]]"), or the end of the string when it is not closed. */
+static const char *bracket_end(const char *p)
+{
+	const char *q = p + 1, *e;
+
+	if (*q == '^')
+		q++;
+	if (*q == ']')
+		q++;
+	while (*q && *q != ']') {
+		if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
+			for (e = q + 2; *e && !(e[0] == q[1] && e[1] == ']'); e++)
+				continue;
+			q = *e ? e + 2 : e;
+		} else {
+			q++;
+		}
+	}
+	return *q ? q + 1 : q;
+}
+
+/* An interval "{n}", "{n,}", "{n,m}" or "{,m}" at *p: how many copies of
+ * its operand regcomp makes (at least 1), and *p past it; 0 when it is not
+ * one (regcomp then reads "{" as itself or refuses the pattern). */
+static size_t interval_copies(const char **p)
+{
+	const char *q = *p + 1;
+	size_t v[2] = { 0, 0 }, i = 0, digits[2] = { 0, 0 };
+
+	for (; *q && *q != '}'; q++) {
+		if (*q == ',' && i == 0)
+			i = 1;
+		else if (*q >= '0' && *q <= '9' && digits[i] < 6)
+			v[i] = v[i] * 10 + (size_t)(*q - '0'), digits[i]++;
+		else
+			return 0;
+	}
+	if (*q != '}')
+		return 0;
+	*p = q + 1;
+	if (i == 0)
+		return v[0] ? v[0] : 1;
+	return digits[1] ? (v[1] ? v[1] : 1) : v[0] + 1;
+}
+
+static bool regex_affordable(const char *s)
+{
+	struct {
+		size_t total;	/* nodes of the group so far */
+		size_t last;	/* nodes of its last atom: what a repetition copies */
+	} g[RESTRICTION_MAX_DEPTH + 1] = { { 0, 0 } };
+	size_t d = 0, atom, copies;
+	const char *p = s;
+
+	if (strlen(s) > REGEX_MAX_LEN)
+		return false;
+	while (*p) {
+		atom = 1;
+		copies = 0;
+		switch (*p) {
+		case '(':
+			if (d == RESTRICTION_MAX_DEPTH)
+				return false;
+			d++;
+			g[d].total = g[d].last = 0;
+			p++;
+			continue;
+		case ')':
+			if (d > 0)
+				atom = g[d--].total + 1;
+			p++;
+			break;
+		case '|':
+			g[d].total++;
+			g[d].last = 0;
+			p++;
+			continue;
+		case '*':
+		case '?':
+			copies = 1;
+			p++;
+			break;
+		case '+':
+			copies = 2;
+			p++;
+			break;
+		case '{':
+			if ((copies = interval_copies(&p)) == 0)
+				p++;
+			break;
+		case '[':
+			p = bracket_end(p);
+			atom = 2;
+			break;
+		case '\\':
+			p += p[1] ? 2 : 1;
+			break;
+		default:
+			/* a UTF-8 continuation byte is part of the atom before it */
+			if (((unsigned char)*p & 0xC0) == 0x80 && g[d].last > 0) {
+				g[d].total++;
+				g[d].last++;
+				p++;
+				continue;
+			}
+			p++;
+			break;
+		}
+		if (copies > 0) {
+			/* last <= total <= REGEX_MAX_COST and copies <= 10^6: no overflow */
+			atom = g[d].last * copies + 1;
+			g[d].total -= g[d].last;
+		}
+		g[d].total += atom;
+		g[d].last = atom;
+		if (g[d].total > REGEX_MAX_COST)
+			return false;
+	}
+	return true;
+}
+
+/* REG_ESIZE when regex_affordable refuses the pattern. */
 static int compile_regex(regex_t *re, const SPropValue *pattern)
 {
 	char *owned;
@@ -879,7 +1012,7 @@ static int compile_regex(regex_t *re, const SPropValue *pattern)
 
 	if (!s)
 		return REG_ESPACE;
-	rc = regcomp(re, s, REG_EXTENDED | REG_NOSUB);
+	rc = regex_affordable(s) ? regcomp(re, s, REG_EXTENDED | REG_NOSUB) : REG_ESIZE;
 	free(owned);
 	return rc;
 }
@@ -892,7 +1025,12 @@ static HRESULT check_regex(struct walk *w, const SPropertyRestriction *p)
 
 	if (!is_string(p->ulPropTag))
 		return fail(w, MAPI_E_TOO_COMPLEX, "relop", "re applies to strings only");
-	if ((rc = compile_regex(&re, p->lpProp)) != 0) {
+	if ((rc = compile_regex(&re, p->lpProp)) == REG_ESIZE)
+		return fail(w, MAPI_E_TOO_COMPLEX, "value",
+			    "regular expression too complex (at most %d bytes, %d levels of "
+			    "groups, and repetitions that expand to at most %d nodes)",
+			    REGEX_MAX_LEN, RESTRICTION_MAX_DEPTH, REGEX_MAX_COST);
+	if (rc != 0) {
 		regerror(rc, NULL, msg, sizeof msg);
 		return fail(w, MAPI_E_INVALID_PARAMETER, "value", "bad regular expression: %s",
 			    msg);

@@ -199,8 +199,15 @@ static const char every_key[] =
 	"notify_delay = 4h\n"
 	"max_line_size = 64K\n"
 	"max_clients = 10\n"
+	"max_clients_per_uid = 5\n"
 	"max_pending = 1\n"
 	"idle_timeout = 30m\r\n"
+	"request_timeout = 0.5s\n"
+	"max_output_size = 1M\n"
+	"allow_users = root, 1234\n"
+	"allow_groups = root\n"
+	"allow_read_users = 0 0\n"
+	"allow_read_groups = 4243,root\n"
 	"\n"
 	"[transport:smtp.out-1]\n"
 	"url = smtps://relay.example.org\n"
@@ -260,11 +267,24 @@ check_every_key(const struct config *cfg)
 	ck_assert_uint_eq(s->max_clients, 10);
 	ck_assert_uint_eq(s->max_pending, 1);
 	ck_assert_int_eq(s->idle_timeout, 30 * MIN);
+	ck_assert_uint_eq(s->max_clients_per_uid, 5);
+	ck_assert_int_eq(s->request_timeout, 500);
+	ck_assert_uint_eq(s->max_output_size, MIB);
+	/* names resolved, numbers taken as they are */
+	ck_assert_uint_eq(s->allow_users.n, 2);
+	ck_assert_uint_eq(s->allow_users.ids[0], 0);
+	ck_assert_uint_eq(s->allow_users.ids[1], 1234);
+	ck_assert_uint_eq(s->allow_groups.n, 1);
+	ck_assert_uint_eq(s->allow_groups.ids[0], 0);
+	ck_assert_uint_eq(s->allow_read_users.n, 2);
+	ck_assert_uint_eq(s->allow_read_groups.n, 2);
+	ck_assert_uint_eq(s->allow_read_groups.ids[0], 4243);
+	ck_assert_uint_eq(s->allow_read_groups.ids[1], 0);
 	ck_assert_uint_eq(cfg->n_transports, 5);
 
 	t = find_transport(cfg, "smtp.out-1");
 	ck_assert_int_eq(t->type, TRANSPORT_SMTP);
-	ck_assert_uint_eq(t->line, 19);
+	ck_assert_uint_eq(t->line, 26);
 	ck_assert_str_eq(t->display_name, "Outgoing relay");
 	ck_assert_uint_eq(t->n_addrtypes, 3);
 	ck_assert_str_eq(t->addrtypes[0], "SMTP");
@@ -328,6 +348,13 @@ check_defaults(const struct config *cfg)
 	ck_assert_uint_eq(s->max_clients, 256);
 	ck_assert_uint_eq(s->max_pending, 64);
 	ck_assert_int_eq(s->idle_timeout, 0);
+	ck_assert_uint_eq(s->max_clients_per_uid, 32);
+	ck_assert_int_eq(s->request_timeout, 30 * SEC);
+	ck_assert_uint_eq(s->max_output_size, 16 * MIB);
+	ck_assert_uint_eq(s->allow_users.n, 0);
+	ck_assert_uint_eq(s->allow_groups.n, 0);
+	ck_assert_uint_eq(s->allow_read_users.n, 0);
+	ck_assert_uint_eq(s->allow_read_groups.n, 0);
 	ck_assert_uint_eq(cfg->n_transports, 0);
 }
 
@@ -515,6 +542,20 @@ static const struct bad {
 	  "4: key \"helo\" has no value" },
 	{ "[spooler]\nidle_timeout = 5ms\n", 0,
 	  "2: idle_timeout must be 0 (off) or from 10ms to 365d" },
+	{ "[spooler]\nrequest_timeout = 5ms\n", 0,
+	  "2: request_timeout must be 0 (off) or from 10ms to 365d" },
+	{ "[spooler]\nmax_clients_per_uid = 0\n", 0,
+	  "2: max_clients_per_uid must be a number from 1 to 65535" },
+	{ "[spooler]\nmax_output_size = 1K\n", 0, "2: max_output_size must be from 64K to 2G" },
+	{ "[spooler]\n\nallow_users = root, no-such-user.mapispool\n", 0,
+	  "3: unknown user \"no-such-user.mapispool\" in allow_users" },
+	{ "[spooler]\nallow_read_groups = no-such-group.mapispool\n", 0,
+	  "2: unknown group \"no-such-group.mapispool\" in allow_read_groups" },
+	{ "[spooler]\nallow_groups = ,\n", 0, "2: allow_groups lists no group" },
+	{ "[spooler]\nallow_read_users = 4294967295\n", 0,
+	  "2: user id 4294967295 in allow_read_users is out of range" },
+	{ "[spooler]\nallow_users = root \x01x\n", 0,
+	  "2: allow_users contains a control character" },
 	{ "[spooler]\nprofile = my profile\n", 0, "2: bad profile \"my profile\"" },
 	{ "[transport:m]\ntype = maildir\npickup = /p\nschedule = 0\n", 0,
 	  "4: schedule must be from 10ms to 365d" },

@@ -268,6 +268,38 @@ START_TEST(test_property_regex_invalid)
 }
 END_TEST
 
+/* Patterns glibc's regcomp would expand to gigabytes are refused before
+ * it sees them (tests/fuzz/regress/restriction); the ordinary ones pass. */
+static const char *const re_too_complex[] = {
+	"a+++++++++++++++++++++++++++++++++++++++++",
+	"((((x{99}){99}){99}){99})",
+	"(a?){0,30000}",
+	"[a-z]{300}",
+	"((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))",
+};
+static const char *const re_affordable[] = {
+	"^(Relay|SMTP) [^0-9]+$",
+	"a{1,200}",
+	"(a+|b*)+c?[[:alpha:]]{3}",
+	"^\\[x\\]{2}\\(",
+	"\xc3\x89mile+",
+};
+
+START_TEST(test_property_regex_too_complex)
+{
+	char err[256];
+	SPropValue pattern = { PR_DISPLAY_NAME_A, 0, { .lpszA = (LPSTR)re_too_complex[_i] } };
+	SRestriction r = property(RELOP_RE, PR_DISPLAY_NAME_A, &pattern);
+
+	ck_assert_int_eq(validate(&r, err, sizeof err), MAPI_E_TOO_COMPLEX);
+	ck_assert_msg(strstr(err, "too complex") != NULL, "%s", err);
+	/* and evaluating it anyway (unvalidated) matches nothing */
+	ck_assert(!restriction_match(&r, row, NROW));
+	pattern.Value.lpszA = (LPSTR)re_affordable[_i];
+	ck_assert_msg(validate(&r, err, sizeof err) == S_OK, "%s: %s", re_affordable[_i], err);
+}
+END_TEST
+
 /* ---- RES_CONTENT ---- */
 
 struct content_case {
@@ -967,6 +999,8 @@ static Suite *restriction_suite(void)
 	tcase_add_test(tc, test_property_mixed_widths);
 	tcase_add_loop_test(tc, test_property_regex, 0, (int)NELEMS(re_cases));
 	tcase_add_test(tc, test_property_regex_invalid);
+	tcase_add_loop_test(tc, test_property_regex_too_complex, 0,
+			    sizeof re_too_complex / sizeof re_too_complex[0]);
 	tcase_add_loop_test(tc, test_content, 0, (int)NELEMS(content_cases));
 	tcase_add_test(tc, test_content_invalid);
 	tcase_add_test(tc, test_bitmask);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -123,6 +124,12 @@ harness_restart(struct daemon_handle *d)
 		dup2(fd, STDERR_FILENO);
 		dup2(fd, STDOUT_FILENO);
 		close(fd);
+		if (d->nofile > 0) {
+			struct rlimit rl = { d->nofile, d->nofile };
+
+			if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+				_exit(127);
+		}
 		execl(daemon, "mapispoold", "--config", d->config, "--socket", d->socket,
 		      "--log-level", "debug", (char *)NULL);
 		_exit(127);
@@ -152,9 +159,16 @@ harness_restart(struct daemon_handle *d)
 int
 harness_start(struct daemon_handle *d, const char *config_text)
 {
+	return harness_start_with_nofile(d, config_text, 0);
+}
+
+int
+harness_start_with_nofile(struct daemon_handle *d, const char *config_text, unsigned nofile)
+{
 	const char *tmp = getenv("TMPDIR");
 
 	memset(d, 0, sizeof(*d));
+	d->nofile = nofile;
 	snprintf(d->dir, sizeof(d->dir), "%s/mapispool-test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (mkdtemp(d->dir) == NULL) {
 		perror("harness: mkdtemp");

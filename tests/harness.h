@@ -18,6 +18,7 @@ struct daemon_handle {
 	char socket[PATH_MAX];	/* dir/control.sock */
 	char config[PATH_MAX];	/* dir/mapispool.conf */
 	char log[PATH_MAX];	/* dir/mapispoold.log: the daemon's stderr */
+	unsigned nofile;	/* RLIMIT_NOFILE for the daemon; 0: inherited */
 };
 
 /* A profile for tests: spool and store in @DIR@, one maildir transport
@@ -29,6 +30,11 @@ extern const char harness_default_config[];
  * --config and --socket in it, and wait until the socket answers (10 s at
  * most).  Returns 0, or -1 with the daemon's log on stderr. */
 int harness_start(struct daemon_handle *d, const char *config_text);
+
+/* The same, with the daemon's RLIMIT_NOFILE (soft and hard) set to
+ * nofile. */
+int harness_start_with_nofile(struct daemon_handle *d, const char *config_text,
+			      unsigned nofile);
 
 /* Start the daemon again on the same directory (after harness_kill). */
 int harness_restart(struct daemon_handle *d);

@@ -40,7 +40,8 @@ integration_tests = \
 	tests/check_notify \
 	tests/check_crash \
 	tests/check_smtp \
-	tests/check_fetch
+	tests/check_fetch \
+	tests/check_systemd
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
 TESTS += $(unit_tests) $(integration_tests)
@@ -130,3 +131,9 @@ tests_check_fetch_SOURCES = tests/check_fetch.c $(HARNESS) $(SERVERS)
 tests_check_fetch_CFLAGS = $(TESTS_CFLAGS)
 tests_check_fetch_LDADD = lib/libmapispool.la lib/libmapicore.la $(CHECK_LIBS) $(JSONC_LIBS)
 EXTRA_DIST += tests/smtp_sink.py tests/dovecot.sh tests/tls_ca.sh
+
+# Units (systemd-analyze verify), socket activation and sd_notify, the
+# bash completion.
+tests_check_systemd_SOURCES = tests/check_systemd.c $(HARNESS)
+tests_check_systemd_CFLAGS = $(TESTS_CFLAGS)
+tests_check_systemd_LDADD = $(CHECK_LIBS)
