@@ -118,13 +118,14 @@ notify(struct advise *a, struct sub *s, const struct status_obj *o, const char *
 }
 
 static void
-on_row_changed(void *ctx, const struct status_obj *o)
+on_row_changed(void *ctx, const struct status_obj *o, int event)
 {
 	struct advise *a = ctx;
 	struct sub *s;
 
 	LIST_FOREACH(s, &a->subs, entry) {
-		bool was = view_has(s, o->rowid), is = row_matches(s, o);
+		bool was = view_has(s, o->rowid);
+		bool is = event != TABLE_ROW_DELETED && row_matches(s, o);
 
 		if (!was && !is)
 			continue;

@@ -322,7 +322,7 @@ next_taker(struct spooler *sp, const struct xport *x, const struct qrcpt *r)
 	bool after = false;
 
 	for (size_t i = 0; i < sp->n_xports; i++) {
-		struct xport *y = &sp->xports[i];
+		struct xport *y = sp->xports[i];
 
 		if (y == x)
 			after = true;
@@ -990,6 +990,9 @@ job_finish(struct fjob *j)
 		job_run(next);
 	}
 	spooler_schedule(sp);
+	/* A transport a reload removed goes once nothing counts on it. */
+	if (x->retired && x->running == NULL)
+		spooler_retired_idle(sp, x);
 }
 
 static void
@@ -1102,7 +1105,8 @@ xport_backing_off(const struct xport *x)
 void
 flush_background(struct xport *x, bool up, bool down)
 {
-	if (x->offline || xport_backing_off(x) || x->ti->backend == NULL || x->sp->stopping)
+	if (x->offline || x->retired || xport_backing_off(x) || x->ti->backend == NULL ||
+	    x->sp->stopping)
 		return;
 	up = up && xport_can_send(x);
 	down = down && xport_can_fetch(x);
@@ -1219,7 +1223,7 @@ flush_start(struct spooler *sp, struct status_obj *o, bool has_target, const BYT
 	fr->flags = flags;
 	fr->cb = *cb;
 	for (size_t i = 0; i < sp->n_xports; i++) {
-		struct xport *x = &sp->xports[i];
+		struct xport *x = sp->xports[i];
 
 		if (only != NULL && x != only)
 			continue;
@@ -1233,6 +1237,22 @@ flush_start(struct spooler *sp, struct status_obj *o, bool has_target, const BYT
 		 up ? ", upload" : "", down ? ", download" : "");
 	freq_next(fr);
 	return S_OK;
+}
+
+bool
+flush_uses(const struct spooler *sp, const struct xport *x)
+{
+	struct freq *fr;
+
+	LIST_FOREACH(fr, &requests, entry) {
+		if (fr->sp != sp)
+			continue;
+		/* the part running now, and those still to come */
+		for (size_t i = fr->next ? fr->next - 1 : 0; i < fr->n; i++)
+			if (fr->parts[i].x == x)
+				return true;
+	}
+	return false;
 }
 
 void
@@ -1250,7 +1270,7 @@ flush_shutdown(struct spooler *sp)
 		free(fr);
 	}
 	for (size_t i = 0; i < sp->n_xports; i++) {
-		struct xport *x = &sp->xports[i];
+		struct xport *x = sp->xports[i];
 
 		if (x->running) {
 			/* Its transport is closed next and never calls back. */

@@ -58,6 +58,9 @@ void flush_report(struct spooler *sp, const struct qmsg *m, int unit, const char
  * the next of those is due, INT64_MAX if none. */
 int64_t flush_expire(struct spooler *sp);
 
+/* Does a request not answered yet still count on x? */
+bool flush_uses(const struct spooler *sp, const struct xport *x);
+
 /* Stop: every waiting request ends with MAPI_E_END_OF_SESSION. */
 void flush_shutdown(struct spooler *sp);
 

@@ -169,14 +169,52 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(base, NULL);
 }
 
+/* What a reload needs, and every profile loaded: a replaced profile stays
+ * until the end, because a transport it described may still be finishing
+ * a pass. */
+struct reload {
+	const struct options *o;
+	struct spooler *sp;
+	struct config **profiles;
+	size_t n_profiles;
+};
+
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
+	struct reload *r = arg;
+	struct config *cfg, **p;
+	char err[1024];
+
 	(void)sig;
 	(void)what;
-	(void)arg;
-	log_notice("SIGHUP: this version does not reload its profile; restart it to apply "
-		   "changes");
+	if (r->sp == NULL)
+		return;
+	log_notice("SIGHUP: reloading the profile");
+	systemd_reloading();
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL ||
+	    (p = reallocarray(r->profiles, r->n_profiles + 1, sizeof(*p))) == NULL) {
+		free(cfg);
+		log_err("reload: out of memory; keeping the running profile");
+		goto out;
+	}
+	r->profiles = p;
+	if (load_profile(r->o, cfg) == -1) {
+		log_err("reload failed; keeping the running profile");
+		free(cfg);
+		goto out;
+	}
+	if (spooler_reload(r->sp, cfg, err, sizeof(err)) == -1) {
+		log_err("reload: %s; keeping the running profile", err);
+		config_free(cfg);
+		free(cfg);
+		goto out;
+	}
+	r->profiles[r->n_profiles++] = cfg;
+	log_notice("profile reloaded: %zu transport%s (socket and client limits change only "
+		   "with a restart)", cfg->n_transports, cfg->n_transports == 1 ? "" : "s");
+out:
+	systemd_ready();
 }
 
 /* Messages in both queues, for systemd's STATUS=. */
@@ -205,6 +243,7 @@ main(int argc, char **argv)
 	struct options o = { 0 };
 	struct config cfg = { 0 };
 	struct spooler *sp = NULL;
+	struct reload reload = { .o = &o };
 	struct control *ctl = NULL;
 	struct event_base *base = NULL;
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
@@ -238,7 +277,7 @@ main(int argc, char **argv)
 	/* Before the socket exists: whoever sees it may signal us. */
 	ev_term = evsignal_new(base, SIGTERM, on_stop, base);
 	ev_int = evsignal_new(base, SIGINT, on_stop, base);
-	ev_hup = evsignal_new(base, SIGHUP, on_hup, base);
+	ev_hup = evsignal_new(base, SIGHUP, on_hup, &reload);
 	if (!ev_term || !ev_int || !ev_hup || evsignal_add(ev_term, NULL) == -1 ||
 	    evsignal_add(ev_int, NULL) == -1 || evsignal_add(ev_hup, NULL) == -1) {
 		log_err("cannot install signal handlers");
@@ -284,6 +323,7 @@ main(int argc, char **argv)
 	}
 	control_set_dispatch(ctl, ops_dispatch, sp);
 	control_set_close_hook(ctl, ops_client_closed, sp);
+	reload.sp = sp;
 	log_notice("profile \"%s\": %zu transport%s; listening on %s%s",
 		   cfg.spooler.profile_name, cfg.n_transports, cfg.n_transports == 1 ? "" : "s",
 		   sockpath, listen_fd != -1 ? " (from systemd)" : "");
@@ -316,6 +356,11 @@ out:
 	if (base)
 		event_base_free(base);
 	config_free(&cfg);
+	for (size_t i = 0; i < reload.n_profiles; i++) {
+		config_free(reload.profiles[i]);
+		free(reload.profiles[i]);
+	}
+	free(reload.profiles);
 	if (status == 0)
 		log_notice("stopped");
 	return status;

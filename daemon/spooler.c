@@ -111,8 +111,8 @@ struct xport *
 spooler_xport_of(struct spooler *sp, const struct status_obj *o)
 {
 	for (size_t i = 0; i < sp->n_xports; i++)
-		if (sp->xports[i].row == o)
-			return &sp->xports[i];
+		if (sp->xports[i]->row == o)
+			return sp->xports[i];
 	return NULL;
 }
 
@@ -120,8 +120,8 @@ static struct xport *
 xport_named(struct spooler *sp, const char *name)
 {
 	for (size_t i = 0; i < sp->n_xports; i++)
-		if (strcmp(sp->xports[i].tc->name, name) == 0)
-			return &sp->xports[i];
+		if (strcmp(sp->xports[i]->tc->name, name) == 0)
+			return sp->xports[i];
 	return NULL;
 }
 
@@ -167,8 +167,8 @@ on_retry_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	flush_expire(sp);
 	for (size_t i = 0; i < sp->n_xports; i++)
-		if (sends_by_itself(&sp->xports[i]))
-			flush_background(&sp->xports[i], true, false);
+		if (sends_by_itself(sp->xports[i]))
+			flush_background(sp->xports[i], true, false);
 	spooler_schedule(sp);
 }
 
@@ -306,6 +306,40 @@ open_xport(struct spooler *sp, struct xport *x, const struct transport_config *t
 	return status_obj_set_string(o, "Available");
 }
 
+/* A transport instance, opened; NULL with err. */
+static struct xport *
+xport_new(struct spooler *sp, const struct transport_config *tc, char *err, size_t errlen)
+{
+	struct xport *x = calloc(1, sizeof(*x));
+
+	if (x == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (open_xport(sp, x, tc, err, errlen) == -1) {
+		if (x->xp != NULL)
+			x->ti->backend->close(x->xp);
+		free(x);
+		return NULL;
+	}
+	return x;
+}
+
+/* Close x's backend and timers and free it (its row is the caller's). */
+static void
+xport_free(struct xport *x)
+{
+	if (x == NULL)
+		return;
+	if (x->xp != NULL)
+		x->ti->backend->close(x->xp);
+	if (x->send_timer)
+		event_free(x->send_timer);
+	if (x->poll_timer)
+		event_free(x->poll_timer);
+	free(x);
+}
+
 static void
 recovered(void *ctx, struct qmsg *m)
 {
@@ -377,8 +411,8 @@ spooler_new(struct event_base *base, const struct config *cfg, char *err, size_t
 	for (int last = 0; last <= 1; last++)
 		for (size_t i = 0; i < cfg->n_transports; i++)
 			if (cfg->transports[i].prefer_last == (bool)last &&
-			    open_xport(sp, &sp->xports[sp->n_xports++], &cfg->transports[i], err,
-				       errlen) == -1)
+			    (sp->xports[sp->n_xports++] =
+				     xport_new(sp, &cfg->transports[i], err, errlen)) == NULL)
 				goto fail;
 	if ((sp->advise = advise_new(sp->table)) == NULL)
 		goto nomem;
@@ -391,8 +425,8 @@ spooler_new(struct event_base *base, const struct config *cfg, char *err, size_t
 		   queue_count(sp->queue, SPOOL_INBOUND), n == 1 ? "" : "s");
 	/* Pick up where the last run stopped. */
 	for (size_t i = 0; i < sp->n_xports; i++)
-		if (sp->xports[i].tc->send == SEND_IMMEDIATE)
-			flush_background(&sp->xports[i], true, false);
+		if (sp->xports[i]->tc->send == SEND_IMMEDIATE)
+			flush_background(sp->xports[i], true, false);
 	flush_deliver_inbound(sp);
 	spooler_schedule(sp);
 	return sp;
@@ -410,16 +444,11 @@ spooler_free(struct spooler *sp)
 		return;
 	flush_shutdown(sp);
 	advise_free(sp->advise);
-	for (size_t i = 0; i < sp->n_xports; i++) {
-		struct xport *x = &sp->xports[i];
-
-		if (x->xp != NULL)
-			x->ti->backend->close(x->xp);
-		if (x->send_timer)
-			event_free(x->send_timer);
-		if (x->poll_timer)
-			event_free(x->poll_timer);
-	}
+	for (size_t i = 0; i < sp->n_xports; i++)
+		xport_free(sp->xports[i]);
+	for (size_t i = 0; i < sp->n_retired; i++)
+		xport_free(sp->retired[i]);
+	free(sp->retired);
 	curl_loop_free(sp->curl);
 	/* Jobs still queued on the workers are dropped; a message they were
 	 * writing stays as it was on disk, and recovery finds it. */
@@ -574,8 +603,8 @@ route(struct spooler *sp, struct qmsg *m, size_t *undeliverable)
 		int ui;
 
 		for (size_t k = 0; k < sp->n_xports && x == NULL; k++)
-			if (xport_takes(&sp->xports[k], r->addrtype, r->address))
-				x = &sp->xports[k];
+			if (xport_takes(sp->xports[k], r->addrtype, r->address))
+				x = sp->xports[k];
 		if (x == NULL) {
 			r->unit = -1;
 			(*undeliverable)++;
@@ -1019,14 +1048,14 @@ offline_save(struct spooler *sp)
 	o = calloc(1, sizeof(*o));
 
 	for (size_t i = 0; i < sp->n_xports; i++)
-		len += strlen(sp->xports[i].tc->name) + 1;
+		len += strlen(sp->xports[i]->tc->name) + 1;
 	if (o == NULL || (o->text = calloc(1, len)) == NULL) {
 		free(o);
 		return;
 	}
 	for (size_t i = 0; i < sp->n_xports; i++) {
-		if (sp->xports[i].offline) {
-			strcat(o->text, sp->xports[i].tc->name);
+		if (sp->xports[i]->offline) {
+			strcat(o->text, sp->xports[i]->tc->name);
 			strcat(o->text, "\n");
 		}
 	}
@@ -1102,7 +1131,7 @@ spooler_validate(struct spooler *sp, struct status_obj *o, ULONG flags, spooler_
 	}
 	/* "Work offline" and back: on a transport, or on all of them. */
 	for (size_t i = 0; i < sp->n_xports; i++) {
-		struct xport *x = &sp->xports[i];
+		struct xport *x = sp->xports[i];
 
 		if (!all && x != only)
 			continue;
@@ -1125,8 +1154,8 @@ spooler_validate(struct spooler *sp, struct status_obj *o, ULONG flags, spooler_
 	if (o->kind == EID_SUBSYSTEM || o->kind == EID_SPOOLER)
 		add_check(v, sp->spooler_row, sp->cfg->spooler.spool_dir, W_OK);
 	for (size_t i = 0; i < sp->n_xports; i++)
-		if (all || &sp->xports[i] == only)
-			add_xport_checks(v, &sp->xports[i]);
+		if (all || sp->xports[i] == only)
+			add_xport_checks(v, sp->xports[i]);
 	if (worker_submit(sp->workers, validate_work, validate_done, v) == -1) {
 		free(v->checks);
 		free(v);
@@ -1259,4 +1288,242 @@ spooler_change_password(struct spooler *sp, struct status_obj *o, const char *ol
 		free(c);
 		reply(ctx, MAPI_E_NOT_ENOUGH_MEMORY, NULL, "out of memory");
 	}
+}
+
+/* ---- reload (SIGHUP) ---- */
+
+static bool
+str_same(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool
+list_same(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!str_same(a[i], b[i]))
+			return false;
+	return true;
+}
+
+/* Same transport, same settings: the running instance can stay. */
+static bool
+transport_same(const struct transport_config *a, const struct transport_config *b)
+{
+	return strcmp(a->name, b->name) == 0 && a->type == b->type &&
+	       str_same(a->display_name, b->display_name) &&
+	       list_same(a->addrtypes, a->n_addrtypes, b->addrtypes, b->n_addrtypes) &&
+	       list_same(a->domains, a->n_domains, b->domains, b->n_domains) &&
+	       a->prefer_last == b->prefer_last && a->send == b->send &&
+	       a->schedule == b->schedule && str_same(a->deliver_to, b->deliver_to) &&
+	       str_same(a->pickup, b->pickup) && str_same(a->url, b->url) &&
+	       str_same(a->username, b->username) && str_same(a->password_file, b->password_file) &&
+	       a->password_prompt == b->password_prompt && str_same(a->ca_file, b->ca_file) &&
+	       a->starttls == b->starttls && str_same(a->helo, b->helo) &&
+	       a->max_connections == b->max_connections && a->keep == b->keep &&
+	       str_same(a->folder, b->folder) && a->poll == b->poll &&
+	       str_same(a->command, b->command) && a->timeout == b->timeout;
+}
+
+static bool
+xport_busy(struct spooler *sp, const struct xport *x)
+{
+	return x->running != NULL || x->pending != NULL || flush_uses(sp, x);
+}
+
+/* Units of transports that are gone go to the first transport that takes
+ * their recipients now, or are held, saying why. */
+static void
+reroute_orphans(struct spooler *sp)
+{
+	for (struct qmsg *m = queue_first(sp->queue, SPOOL_OUTBOUND); m != NULL;
+	     m = queue_next(sp->queue, m)) {
+		bool changed = false;
+
+		for (size_t i = 0; i < m->n_units; i++) {
+			struct qunit *u = &m->units[i];
+			struct xport *to = NULL;
+			char why[SPOOL_MAX_ERROR];
+			char *name;
+
+			if (u->in_flight || xport_named(sp, u->transport) != NULL ||
+			    (u->state != UNIT_QUEUED && u->state != UNIT_DEFERRED))
+				continue;
+			for (size_t r = 0; r < m->n_rcpts && to == NULL; r++)
+				if (m->rcpts[r].unit == (int)i)
+					for (size_t k = 0; k < sp->n_xports && to == NULL; k++)
+						if (xport_takes(sp->xports[k], m->rcpts[r].addrtype,
+								m->rcpts[r].address))
+							to = sp->xports[k];
+			if (to != NULL && spool_unit_find(m, to->tc->name) < 0 &&
+			    (name = strdup(to->tc->name)) != NULL) {
+				snprintf(why, sizeof(why), "transport %s removed by a reload; "
+					 "re-routed to %s", u->transport, name);
+				log_notice("message %s: %s", m->id, why);
+				free(u->transport);
+				u->transport = name;
+				u->next_attempt = 0;
+				to->generation++;
+			} else {
+				snprintf(why, sizeof(why), "transport %s removed by a reload, and no "
+					 "other takes these recipients: held", u->transport);
+				log_warnx("message %s: %s", m->id, why);
+				u->held = true;
+			}
+			free(u->last_error);
+			u->last_error = strdup(why);
+			changed = true;
+		}
+		if (changed)
+			spool_update(sp->spool, m, NULL, NULL);
+	}
+}
+
+/* A retired transport's last pass ended: it can go. */
+void
+spooler_retired_idle(struct spooler *sp, struct xport *x)
+{
+	if (xport_busy(sp, x))
+		return;
+	for (size_t i = 0; i < sp->n_retired; i++) {
+		if (sp->retired[i] == x) {
+			sp->retired[i] = sp->retired[--sp->n_retired];
+			break;
+		}
+	}
+	status_obj_destroy(x->row);
+	xport_free(x);
+	reroute_orphans(sp);
+	spooler_schedule(sp);
+}
+
+static void
+retire(struct spooler *sp, struct xport *x)
+{
+	struct xport **r;
+
+	x->retired = true;
+	if (x->send_timer) {
+		event_free(x->send_timer);
+		x->send_timer = NULL;
+	}
+	if (x->poll_timer) {
+		event_free(x->poll_timer);
+		x->poll_timer = NULL;
+	}
+	if (!xport_busy(sp, x)) {
+		status_table_remove(sp->table, x->row);
+		xport_free(x);
+		return;
+	}
+	/* Busy: its row leaves the table now, the rest when its pass ends. */
+	status_table_detach(sp->table, x->row);
+	r = reallocarray(sp->retired, sp->n_retired + 1, sizeof(*r));
+	if (r == NULL) {
+		log_warnx("%s: out of memory retiring it; it stays until the daemon stops",
+			  x->tc->name);
+		return;
+	}
+	sp->retired = r;
+	sp->retired[sp->n_retired++] = x;
+}
+
+int
+spooler_reload(struct spooler *sp, const struct config *cfg, char *err, size_t errlen)
+{
+	struct xport **next, **created;
+	const struct transport_config **tcs;
+	struct status_obj **order;
+	size_t n = 0, n_created = 0;
+
+	if (strcmp(cfg->spooler.spool_dir, sp->cfg->spooler.spool_dir) != 0 ||
+	    strcmp(cfg->spooler.store, sp->cfg->spooler.store) != 0 ||
+	    strcmp(cfg->spooler.profile_name, sp->cfg->spooler.profile_name) != 0) {
+		snprintf(err, errlen, "profile, spool_dir and store cannot change without a "
+			 "restart");
+		return -1;
+	}
+	next = calloc(cfg->n_transports + 1, sizeof(*next));
+	created = calloc(cfg->n_transports + 1, sizeof(*created));
+	order = calloc(cfg->n_transports + 3, sizeof(*order));
+	tcs = calloc(cfg->n_transports + 1, sizeof(*tcs));
+	if (next == NULL || created == NULL || order == NULL || tcs == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	/* The new transport order; what did not change keeps running. */
+	for (int last = 0; last <= 1; last++) {
+		for (size_t i = 0; i < cfg->n_transports; i++) {
+			const struct transport_config *tc = &cfg->transports[i];
+			struct xport *x = xport_named(sp, tc->name);
+
+			if (tc->prefer_last != (bool)last)
+				continue;
+			if (x != NULL && transport_same(x->tc, tc)) {
+				/* Its settings move to the new profile only once
+				 * the reload cannot fail any more. */
+				tcs[n] = tc;
+				next[n++] = x;
+				continue;
+			}
+			if ((x = xport_new(sp, tc, err, errlen)) == NULL)
+				goto fail;
+			tcs[n] = tc;
+			created[n_created++] = next[n++] = x;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		next[i]->tc = tcs[i];
+	/* Those not carried over go: now, or when their pass ends. */
+	for (size_t i = 0; i < sp->n_xports; i++) {
+		bool kept = false;
+
+		for (size_t k = 0; k < n && !kept; k++)
+			kept = next[k] == sp->xports[i];
+		if (!kept) {
+			bool replaced = false;
+
+			for (size_t k = 0; k < n && !replaced; k++)
+				replaced = strcmp(next[k]->tc->name, sp->xports[i]->tc->name) == 0;
+			log_notice("%s: %s by the reload", sp->xports[i]->tc->name,
+				   replaced ? "replaced" : "removed");
+			retire(sp, sp->xports[i]);
+		}
+	}
+	for (size_t i = 0; i < n_created; i++) {
+		log_notice("%s: started by the reload", created[i]->tc->name);
+		status_table_added(sp->table, created[i]->row);
+	}
+	free(sp->xports);
+	sp->xports = next;
+	sp->n_xports = n;
+	sp->cfg = cfg;
+	order[0] = sp->subsystem_row;
+	order[1] = sp->spooler_row;
+	order[2] = sp->store_row;
+	for (size_t i = 0; i < n; i++)
+		order[3 + i] = next[i]->row;
+	status_table_order(sp->table, order, n + 3);
+	free(order);
+	free(created);
+	free(tcs);
+	reroute_orphans(sp);
+	for (size_t i = 0; i < n; i++)
+		if (sp->xports[i]->tc->send == SEND_IMMEDIATE)
+			flush_background(sp->xports[i], true, false);
+	spooler_schedule(sp);
+	return 0;
+fail:
+	for (size_t i = 0; i < n_created; i++) {
+		status_table_remove(sp->table, created[i]->row);
+		xport_free(created[i]);
+	}
+	free(next);
+	free(created);
+	free(order);
+	free(tcs);
+	return -1;
 }

@@ -43,6 +43,7 @@ struct xport {
 	unsigned generation;		/* bumped whenever work is queued for it */
 	unsigned failing_passes;	/* passes in a row that sent nothing */
 	int64_t backoff_until;		/* ms: backing off as a whole until then */
+	bool retired;			/* removed by a reload: finishes its pass, then goes */
 };
 
 /* A transport that failed this many passes in a row backs off as a whole. */
@@ -62,8 +63,10 @@ struct spooler {
 	struct status_table *table;
 	struct status_obj *subsystem_row, *spooler_row, *store_row;
 	struct advise *advise;		/* the status table's watchers */
-	struct xport *xports;		/* in transport order */
+	struct xport **xports;		/* in transport order */
 	size_t n_xports;
+	struct xport **retired;		/* removed by a reload, still busy */
+	size_t n_retired;
 	struct event *retry_timer;	/* the earliest deferred message */
 	char tmp_dir[4096];
 	unsigned flushes_running;	/* for the spooler row's flush bits */
@@ -127,6 +130,17 @@ bool xport_takes(const struct xport *x, const char *addrtype, const char *addres
 
 /* The transport whose row is o, or NULL. */
 struct xport *spooler_xport_of(struct spooler *sp, const struct status_obj *o);
+
+/* Reload (SIGHUP): the transports of cfg (which must outlive the spooler,
+ * as must the profile it replaces: retired transports may still use it)
+ * replace the running ones.  Unchanged transports keep running; removed
+ * ones finish their pass and go, their queued messages re-routed or held;
+ * new and changed ones start.  spool_dir and store cannot change.  -1 with
+ * err (and nothing changed) on failure. */
+int spooler_reload(struct spooler *sp, const struct config *cfg, char *err, size_t errlen);
+
+/* A retired transport may have become idle: free it if so. */
+void spooler_retired_idle(struct spooler *sp, struct xport *x);
 
 /* Something changed that may make work due: (re)arm the timers. */
 void spooler_schedule(struct spooler *sp);

@@ -185,8 +185,65 @@ status_table_set_observer(struct status_table *t, status_observer_fn fn, void *c
 void
 status_table_changed(struct status_table *t, const struct status_obj *o)
 {
+	if (t->observer != NULL && !o->detached)
+		t->observer(t->observer_ctx, o, TABLE_ROW_MODIFIED);
+}
+
+void
+status_table_added(struct status_table *t, const struct status_obj *o)
+{
 	if (t->observer != NULL)
-		t->observer(t->observer_ctx, o);
+		t->observer(t->observer_ctx, o, TABLE_ROW_ADDED);
+}
+
+void
+status_table_detach(struct status_table *t, struct status_obj *o)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->rows[i] != o)
+			continue;
+		if (t->observer != NULL)
+			t->observer(t->observer_ctx, o, TABLE_ROW_DELETED);
+		memmove(&t->rows[i], &t->rows[i + 1], (t->n - i - 1) * sizeof(*t->rows));
+		t->n--;
+		o->detached = true;
+		return;
+	}
+}
+
+void
+status_table_remove(struct status_table *t, struct status_obj *o)
+{
+	status_table_detach(t, o);
+	status_obj_free(o);
+}
+
+void
+status_obj_destroy(struct status_obj *o)
+{
+	status_obj_free(o);
+}
+
+void
+status_table_order(struct status_table *t, struct status_obj *const *rows, size_t n)
+{
+	struct status_obj **order = calloc(t->n ? t->n : 1, sizeof(*order));
+	size_t k = 0;
+
+	if (order == NULL)
+		return; /* the old order stays: only the listing order is off */
+	for (size_t i = 0; i < n; i++)
+		order[k++] = rows[i];
+	for (size_t i = 0; i < t->n; i++) {
+		bool listed = false;
+
+		for (size_t j = 0; j < n && !listed; j++)
+			listed = rows[j] == t->rows[i];
+		if (!listed)
+			order[k++] = t->rows[i];
+	}
+	memcpy(t->rows, order, t->n * sizeof(*order));
+	free(order);
 }
 
 ULONG

@@ -38,6 +38,7 @@ struct status_obj {
 	char *progress_text;		/* PR_REMOTE_PROGRESS_TEXT */
 	char *identity;			/* PR_IDENTITY_DISPLAY, or NULL */
 	int needs_ui;			/* PR_MAPISPOOL_NEEDS_UI; -1: not in the row */
+	bool detached;			/* out of the table: nobody hears of it */
 };
 
 struct status_table;
@@ -59,12 +60,29 @@ struct status_obj *status_table_row(const struct status_table *t, size_t i);
 HRESULT status_table_lookup(const struct status_table *t, const BYTE *eid, size_t len,
 			    struct status_obj **out);
 
-/* Whoever must hear of row changes (the advise sinks' registry). */
-typedef void (*status_observer_fn)(void *ctx, const struct status_obj *o);
+/* Whoever must hear of row changes (the advise sinks' registry): event is
+ * TABLE_ROW_MODIFIED, TABLE_ROW_ADDED (o was just added) or
+ * TABLE_ROW_DELETED (o is about to go). */
+typedef void (*status_observer_fn)(void *ctx, const struct status_obj *o, int event);
 void status_table_set_observer(struct status_table *t, status_observer_fn fn, void *ctx);
 
 /* The owner of o changed it: tell the observer. */
 void status_table_changed(struct status_table *t, const struct status_obj *o);
+
+/* Take o out of the table and free it (observers hear first). */
+void status_table_remove(struct status_table *t, struct status_obj *o);
+
+/* Take o out of the table (observers hear) but keep it: its owner still
+ * updates it a while, then frees it with status_obj_destroy. */
+void status_table_detach(struct status_table *t, struct status_obj *o);
+void status_obj_destroy(struct status_obj *o);
+
+/* Put the rows in this order: rows[0..n) first, in that order, then the
+ * others as they were.  (A reload reorders the transports.) */
+void status_table_order(struct status_table *t, struct status_obj *const *rows, size_t n);
+
+/* A row was added by its owner after the start: tell the observer. */
+void status_table_added(struct status_table *t, const struct status_obj *o);
 
 /* Setters (strings copied; NULL clears). */
 int status_obj_set_string(struct status_obj *o, const char *s);

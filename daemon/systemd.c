@@ -44,6 +44,12 @@ systemd_stopping(void)
 }
 
 void
+systemd_reloading(void)
+{
+	notify("RELOADING=1");
+}
+
+void
 systemd_status(const char *fmt, ...)
 {
 	char line[512];
@@ -100,6 +106,11 @@ systemd_ready(void)
 
 void
 systemd_stopping(void)
+{
+}
+
+void
+systemd_reloading(void)
 {
 }
 

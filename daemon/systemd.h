@@ -18,6 +18,8 @@ void systemd_ready(void);
 
 /* STOPPING=1: a stop signal arrived; shutting down. */
 void systemd_stopping(void);
+/* RELOADING=1; READY=1 (systemd_ready) says the reload is over. */
+void systemd_reloading(void);
 
 /* STATUS=...: one line for `systemctl status`. */
 void systemd_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

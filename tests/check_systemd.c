@@ -201,8 +201,8 @@ START_TEST(test_units_verify)
 #else
 	ck_assert_ptr_nonnull(strstr(svc, "\nType=exec\n"));
 #endif
-	/* No reload in this version: nothing may promise one. */
-	ck_assert_ptr_null(strstr(svc, "\nExecReload="));
+	/* Reload is SIGHUP. */
+	ck_assert_ptr_nonnull(strstr(svc, "\nExecReload=/bin/kill -HUP $MAINPID\n"));
 	ck_assert_ptr_nonnull(strstr(svc, "\nExecStartPre="));
 	ck_assert_ptr_nonnull(strstr(svc, "--check-config"));
 	ck_assert_ptr_null(strstr(svc, "@sbindir@"));

@@ -41,6 +41,7 @@ integration_tests = \
 	tests/check_crash \
 	tests/check_smtp \
 	tests/check_fetch \
+	tests/check_reload \
 	tests/check_systemd
 
 check_PROGRAMS += $(unit_tests) $(integration_tests)
@@ -137,3 +138,7 @@ EXTRA_DIST += tests/smtp_sink.py tests/dovecot.sh tests/tls_ca.sh
 tests_check_systemd_SOURCES = tests/check_systemd.c $(HARNESS)
 tests_check_systemd_CFLAGS = $(TESTS_CFLAGS)
 tests_check_systemd_LDADD = $(CHECK_LIBS)
+
+tests_check_reload_SOURCES = tests/check_reload.c $(HARNESS)
+tests_check_reload_CFLAGS = $(TESTS_CFLAGS)
+tests_check_reload_LDADD = $(CHECK_LIBS) $(JSONC_LIBS)
