@@ -108,6 +108,7 @@ static const struct option queue_options[] = {
 	{ "inbound", no_argument, NULL, 'I' },
 	{ "all", no_argument, NULL, 'A' },
 	{ "transport", required_argument, NULL, 'T' },
+	{ "domain", required_argument, NULL, 'D' },
 	CTL_OPTION_JSON,
 	{ NULL, 0, NULL, 0 },
 };
@@ -154,9 +155,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	},
 	{
 		.name = "queue",
-		.usage = "[list] [--inbound | --all] [--json] | hold|release ID [--transport NAME]"
-			 " | remove ID",
-		.help = "list the queued messages (like mailq), or hold, release or remove one",
+		.usage = "[list] [--inbound | --all] [--json] | hold|release|flush [ID] "
+			 "[--transport NAME] [--domain DOMAIN] | remove ID",
+		.help = "list the queued messages (like mailq); hold, release or flush (try now) "
+			"messages by ID, transport or domain; remove one",
 		.optstring = "",
 		.options = queue_options,
 		.min_args = 0,
@@ -2079,28 +2081,40 @@ static int
 cmd_queue(const struct ctl *ctl, const struct ctl_args *args)
 {
 	const char *sub = args->argc > 0 ? args->argv[0] : "list";
-	const char *transport = args->opt['T'];
+	const char *transport = args->opt['T'], *domain = args->opt['D'];
 	bool list = strcmp(sub, "list") == 0, remove = strcmp(sub, "remove") == 0;
 	bool hold = strcmp(sub, "hold") == 0, release = strcmp(sub, "release") == 0;
+	bool flush = strcmp(sub, "flush") == 0;
+	const char *id = args->argc > 1 ? args->argv[1] : NULL;
 	LPMAPISESSION session;
+	ULONG count = 0;
 	HRESULT hr;
 	int rc;
 
-	if (!list && !remove && !hold && !release) {
-		ctl_warnx("queue: unknown subcommand \"%s\": list, hold, release or remove", sub);
+	if (!list && !remove && !hold && !release && !flush) {
+		ctl_warnx("queue: unknown subcommand \"%s\": list, hold, release, flush or remove",
+			  sub);
 		return ctl_usage_error(ctl_find("queue"));
 	}
-	if (list ? args->argc > 1 : args->argc != 2) {
+	if (list ? args->argc > 1 : remove ? args->argc != 2 : false) {
 		ctl_warnx(list ? "queue: list takes no message ID"
 			       : "queue: %s needs one message ID", sub);
+		return ctl_usage_error(ctl_find("queue"));
+	}
+	if ((hold || release || flush) && id == NULL && transport == NULL && domain == NULL) {
+		ctl_warnx("queue: %s needs a message ID, --transport or --domain", sub);
+		return ctl_usage_error(ctl_find("queue"));
+	}
+	if (domain != NULL && !hold && !release && !flush) {
+		ctl_warnx("queue: --domain is for hold, release and flush");
 		return ctl_usage_error(ctl_find("queue"));
 	}
 	if (!list && (args->opt['I'] != NULL || args->opt['A'] != NULL)) {
 		ctl_warnx("queue: --inbound and --all are for list");
 		return ctl_usage_error(ctl_find("queue"));
 	}
-	if (transport != NULL && !hold && !release) {
-		ctl_warnx("queue: --transport is for hold and release");
+	if (transport != NULL && !hold && !release && !flush) {
+		ctl_warnx("queue: --transport is for hold, release and flush");
 		return ctl_usage_error(ctl_find("queue"));
 	}
 	if ((rc = ctl_logon(ctl, &session)) != EX_OK)
@@ -2108,23 +2122,30 @@ cmd_queue(const struct ctl *ctl, const struct ctl_args *args)
 	if (list) {
 		rc = queue_list(session, args, ctl->json);
 	} else {
-		if (hold)
-			hr = mapispool_queue_hold(session, args->argv[1], transport);
-		else if (release)
-			hr = mapispool_queue_release(session, args->argv[1], transport);
+		if (remove)
+			hr = mapispool_queue_remove(session, id);
 		else
-			hr = mapispool_queue_remove(session, args->argv[1]);
+			hr = mapispool_queue_select(session,
+						    hold ? MAPISPOOL_ACTION_HOLD
+						    : release ? MAPISPOOL_ACTION_RELEASE
+							      : MAPISPOOL_ACTION_FLUSH,
+						    id, transport, domain, &count);
 		rc = FAILED(hr) ? ctl_mapi_error(hr, sub) : EX_OK;
 		if (rc == EX_OK && ctl->json) {
 			json_object *o = json_object_new_object();
 
-			json_object_object_add(o, "message_id",
-					       json_object_new_string(args->argv[1]));
+			if (id != NULL)
+				json_object_object_add(o, "message_id", json_object_new_string(id));
 			json_object_object_add(o, sub, json_object_new_boolean(true));
+			if (!remove)
+				json_object_object_add(o, "count", json_object_new_int64(count));
 			json_print_put(o);
-		} else if (rc == EX_OK)
-			printf("%s: %s\n", args->argv[1],
-			       hold ? "held" : release ? "released" : "removed");
+		} else if (rc == EX_OK && remove) {
+			printf("%s: removed\n", id);
+		} else if (rc == EX_OK) {
+			printf("%lu message%s %s\n", (unsigned long)count, count == 1 ? "" : "s",
+			       hold ? "held" : release ? "released" : "flushed");
+		}
 	}
 	ctl_logoff(session);
 	return rc;

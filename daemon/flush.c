@@ -56,6 +56,7 @@ struct freq {
 struct fjob {
 	struct xport *x;
 	bool up, down, force, background;
+	bool kicked_only;		/* queue.flush: the units it marked, no others */
 	unsigned gen;
 	enum phase phase;
 	char (*targets)[SPOOL_ID_LEN + 1];
@@ -574,6 +575,8 @@ unit_eligible(const struct fjob *j, const struct qunit *u)
 		return false;
 	if (u->state != UNIT_QUEUED && u->state != UNIT_DEFERRED)
 		return false;
+	if (j->kicked_only)
+		return u->kicked;
 	return !j->background || u->next_attempt <= spooler_now_ms();
 }
 
@@ -627,6 +630,7 @@ job_send_next(struct fjob *j)
 		s->req = (struct xp_send){ .msg = m, .unit = ui, .data_path = s->path,
 					   .ui = job_ui(j), .done = job_sent, .ctx = s };
 		m->units[ui].in_flight = true;
+		m->units[ui].kicked = false;
 		snprintf(text, sizeof(text), "sending %zu of %zu", j->next, j->n_targets);
 		spooler_row_update(sp, j->x->row, STATUS_OUTBOUND_ACTIVE, 0, NULL);
 		job_progress(j, (LONG)(100 * (j->next - 1) / j->n_targets), text);
@@ -1050,10 +1054,11 @@ job_begin(struct fjob *j)
 	job_run(j);
 }
 
-/* Attach part (NULL: a background pass) to a pass over x. */
+/* Attach part (NULL: a background pass) to a pass over x; kicked_only: a
+ * pass for the units queue.flush marked. */
 static void
 job_submit(struct xport *x, bool up, bool down, bool force, bool background,
-	   struct fpart *part)
+	   bool kicked_only, struct fpart *part)
 {
 	struct fjob *r = x->running, *j;
 
@@ -1070,6 +1075,7 @@ job_submit(struct xport *x, bool up, bool down, bool force, bool background,
 		j->down |= down;
 		j->force |= force;
 		j->background &= background;
+		j->kicked_only &= kicked_only;
 		if (part)
 			TAILQ_INSERT_TAIL(&j->waiters, part, entry);
 		return;
@@ -1086,6 +1092,7 @@ job_submit(struct xport *x, bool up, bool down, bool force, bool background,
 	j->down = down;
 	j->force = force;
 	j->background = background;
+	j->kicked_only = kicked_only;
 	j->hr = S_OK;
 	TAILQ_INIT(&j->waiters);
 	if (part)
@@ -1111,7 +1118,16 @@ flush_background(struct xport *x, bool up, bool down)
 	up = up && xport_can_send(x);
 	down = down && xport_can_fetch(x);
 	if (up || down)
-		job_submit(x, up, down, false, true, NULL);
+		job_submit(x, up, down, false, true, false, NULL);
+}
+
+void
+flush_kicked(struct xport *x)
+{
+	if (x->offline || x->retired || x->ti->backend == NULL || x->sp->stopping ||
+	    !xport_can_send(x))
+		return;
+	job_submit(x, true, false, false, true, true, NULL);
 }
 
 /* ---- requests ---- */
@@ -1148,7 +1164,7 @@ freq_next(struct freq *fr)
 		p->down = p->down && xport_can_fetch(x);
 		if (!p->up && !p->down)
 			continue;
-		job_submit(x, p->up, p->down, fr->flags & FLUSH_FORCE, false, p);
+		job_submit(x, p->up, p->down, fr->flags & FLUSH_FORCE, false, false, p);
 		return;
 	}
 	freq_finish(fr);

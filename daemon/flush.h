@@ -44,6 +44,9 @@ HRESULT flush_start(struct spooler *sp, struct status_obj *o, bool has_target,
 /* A pass nobody waits for (the scheduler): due messages only. */
 void flush_background(struct xport *x, bool up, bool down);
 
+/* A pass over x for the units queue.flush marked (qunit.kicked) only. */
+void flush_kicked(struct xport *x);
+
 /* Deliver the inbound queue into the store (at start, after recovery). */
 void flush_deliver_inbound(struct spooler *sp);
 

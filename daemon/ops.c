@@ -642,15 +642,13 @@ op_queue_list(struct spooler *sp, struct request *req, json_object *msg)
 		control_reply(req, hr, body);
 }
 
+/* The message a queue operation names ("message_id"), required. */
 static bool
-queue_target(struct request *req, json_object *msg, const char **id, const char **transport)
+queue_target(struct request *req, json_object *msg, const char **id)
 {
 	char err[256];
 
-	*transport = NULL;
-	if (!proto_get_string(msg, "message_id", true, id, err, sizeof(err)) ||
-	    (transport != NULL &&
-	     !proto_get_string(msg, "transport", false, transport, err, sizeof(err)))) {
+	if (!proto_get_string(msg, "message_id", true, id, err, sizeof(err))) {
 		control_fail(req, MAPI_E_INVALID_PARAMETER, "%s", err);
 		return false;
 	}
@@ -661,42 +659,69 @@ queue_target(struct request *req, json_object *msg, const char **id, const char 
 	return true;
 }
 
+/* queue.hold, queue.release, queue.flush: a message, a transport, a
+ * recipient domain — at least one of them, all that are given. */
 static void
-queue_hold_or_release(struct spooler *sp, struct request *req, json_object *msg, bool hold)
+queue_select(struct spooler *sp, struct request *req, json_object *msg,
+	     enum queue_action action)
 {
-	const char *id, *transport;
+	const char *id = NULL, *transport = NULL, *domain = NULL;
+	json_object *body;
+	unsigned count;
 	char err[256];
 	HRESULT hr;
 
-	if (!queue_target(req, msg, &id, &transport))
+	if (!proto_get_string(msg, "message_id", false, &id, err, sizeof(err)) ||
+	    !proto_get_string(msg, "transport", false, &transport, err, sizeof(err)) ||
+	    !proto_get_string(msg, "domain", false, &domain, err, sizeof(err))) {
+		control_fail(req, MAPI_E_INVALID_PARAMETER, "%s", err);
 		return;
-	hr = spooler_queue_hold(sp, id, transport, hold, err, sizeof(err));
-	if (FAILED(hr))
+	}
+	if (id == NULL && transport == NULL && domain == NULL) {
+		control_fail(req, MAPI_E_INVALID_PARAMETER, "say which messages: \"message_id\", "
+			     "\"transport\" or \"domain\"");
+		return;
+	}
+	if (id != NULL && !id_ok(id)) {
+		control_fail(req, MAPI_E_NOT_FOUND, "\"%.40s\" is not a message ID", id);
+		return;
+	}
+	hr = spooler_queue_select(sp, action, id, transport, domain, &count, err, sizeof(err));
+	if (FAILED(hr)) {
 		control_fail(req, hr, "%s", err);
-	else
-		control_reply(req, hr, NULL);
+		return;
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "count", json_object_new_int64(count));
+	control_reply(req, hr, body);
 }
 
 static void
 op_queue_hold(struct spooler *sp, struct request *req, json_object *msg)
 {
-	queue_hold_or_release(sp, req, msg, true);
+	queue_select(sp, req, msg, QUEUE_HOLD);
 }
 
 static void
 op_queue_release(struct spooler *sp, struct request *req, json_object *msg)
 {
-	queue_hold_or_release(sp, req, msg, false);
+	queue_select(sp, req, msg, QUEUE_RELEASE);
+}
+
+static void
+op_queue_flush(struct spooler *sp, struct request *req, json_object *msg)
+{
+	queue_select(sp, req, msg, QUEUE_FLUSH);
 }
 
 static void
 op_queue_remove(struct spooler *sp, struct request *req, json_object *msg)
 {
-	const char *id, *transport;
+	const char *id;
 	char err[256];
 	HRESULT hr;
 
-	if (!queue_target(req, msg, &id, &transport))
+	if (!queue_target(req, msg, &id))
 		return;
 	hr = spooler_queue_remove(sp, id, err, sizeof(err));
 	if (FAILED(hr))
@@ -818,6 +843,7 @@ static const struct {
 	{ PROTO_OP_QUEUE_HOLD, op_queue_hold, OP_CONTROL },
 	{ PROTO_OP_QUEUE_RELEASE, op_queue_release, OP_CONTROL },
 	{ PROTO_OP_QUEUE_REMOVE, op_queue_remove, OP_CONTROL },
+	{ PROTO_OP_QUEUE_FLUSH, op_queue_flush, OP_CONTROL },
 	{ PROTO_OP_STATUS_CHANGE_PASSWORD, op_status_change_password, OP_CONTROL },
 	{ PROTO_OP_UI_REPLY, op_ui_reply, OP_CONTROL },
 	{ PROTO_OP_ADVISE, op_advise, OP_READ },

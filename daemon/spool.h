@@ -70,6 +70,7 @@ struct qunit {
 	bool in_flight;		/* a transport has it now */
 	bool warned;		/* a delay notice went out (after a restart,
 				 * another may) */
+	bool kicked;		/* queue.flush picked it for the next pass */
 };
 
 struct qrcpt {

@@ -795,39 +795,96 @@ find_outbound(struct spooler *sp, const char *id, char *err, size_t errlen)
 	return m;
 }
 
-HRESULT
-spooler_queue_hold(struct spooler *sp, const char *id, const char *transport, bool hold,
-		   char *err, size_t errlen)
+static bool
+unit_has_domain(const struct qmsg *m, size_t ui, const char *domain)
 {
-	struct qmsg *m = find_outbound(sp, id, err, errlen);
-	unsigned changed = 0;
+	for (size_t r = 0; r < m->n_rcpts; r++)
+		if (m->rcpts[r].unit == (int)ui &&
+		    strcasecmp(address_domain(m->rcpts[r].address), domain) == 0)
+			return true;
+	return false;
+}
 
-	if (m == NULL)
+/* Apply action to unit u of m; true if that changed something. */
+static bool
+unit_apply(struct spooler *sp, struct qunit *u, enum queue_action action)
+{
+	struct xport *x = xport_named(sp, u->transport);
+
+	if (u->state != UNIT_QUEUED && u->state != UNIT_DEFERRED)
+		return false;
+	switch (action) {
+	case QUEUE_HOLD:
+		if (u->held)
+			return false;
+		u->held = true;
+		return true;
+	case QUEUE_RELEASE:
+		if (!u->held)
+			return false;
+		u->held = false;
+		break;
+	case QUEUE_FLUSH:
+		u->next_attempt = 0;
+		u->kicked = true;
+		break;
+	}
+	if (x != NULL)
+		x->generation++;
+	return true;
+}
+
+HRESULT
+spooler_queue_select(struct spooler *sp, enum queue_action action, const char *id,
+		     const char *transport, const char *domain, unsigned *count, char *err,
+		     size_t errlen)
+{
+	static const char *const verbs[] = { "held", "released", "flushed" };
+	struct qmsg *m, *next;
+
+	*count = 0;
+	if (transport != NULL && xport_named(sp, transport) == NULL) {
+		snprintf(err, errlen, "no transport %.64s in this profile", transport);
 		return MAPI_E_NOT_FOUND;
-	for (size_t i = 0; i < m->n_units; i++) {
-		struct qunit *u = &m->units[i];
-		struct xport *x;
+	}
+	m = id ? queue_find(sp->queue, id) : queue_first(sp->queue, SPOOL_OUTBOUND);
+	for (; m != NULL; m = next) {
+		bool matched = false, changed = false;
 
-		if (transport != NULL && strcmp(u->transport, transport) != 0)
+		next = id ? NULL : queue_next(sp->queue, m);
+		if (m->queue != SPOOL_OUTBOUND)
 			continue;
-		if (u->held != hold)
-			changed++;
-		u->held = hold;
-		if (!hold && (x = xport_named(sp, u->transport)) != NULL) {
-			x->generation++;
-			if (x->tc->send == SEND_IMMEDIATE && u->next_attempt <= spooler_now_ms())
-				flush_background(x, true, false);
+		for (size_t i = 0; i < m->n_units; i++) {
+			struct qunit *u = &m->units[i];
+
+			if ((transport && strcmp(u->transport, transport) != 0) ||
+			    (domain && !unit_has_domain(m, i, domain)))
+				continue;
+			matched = true;
+			changed |= unit_apply(sp, u, action);
+		}
+		if (!matched)
+			continue;
+		(*count)++;
+		if (changed) {
+			spool_update(sp->spool, m, NULL, NULL);
+			log_notice("message %s: %s%s%s", m->id, verbs[action],
+				   transport ? " for " : "", transport ? transport : "");
 		}
 	}
-	if (transport != NULL && spool_unit_find(m, transport) < 0) {
-		snprintf(err, errlen, "message %s is not queued for transport %.64s", id,
-			 transport);
+	if (*count == 0 && id != NULL) {
+		snprintf(err, errlen, "no queued outbound message %.40s%s%.64s", id,
+			 transport ? " for transport " : "", transport ? transport : "");
 		return MAPI_E_NOT_FOUND;
 	}
-	if (changed > 0)
-		spool_update(sp->spool, m, NULL, NULL);
-	log_notice("message %s: %s%s%s", id, hold ? "held" : "released",
-		   transport ? " for " : "", transport ? transport : "");
+	/* Released: due for transports that send by themselves.  Flushed: a
+	 * pass for just those, on-demand transports too. */
+	for (size_t i = 0; i < sp->n_xports; i++) {
+		if (action == QUEUE_FLUSH)
+			flush_kicked(sp->xports[i]);
+		else if (action == QUEUE_RELEASE && sp->xports[i]->tc->send == SEND_IMMEDIATE)
+			flush_background(sp->xports[i], true, false);
+	}
 	spooler_schedule(sp);
 	return S_OK;
 }

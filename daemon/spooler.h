@@ -113,9 +113,14 @@ void spooler_change_password(struct spooler *sp, struct status_obj *o, const cha
 /* queue.list: a page of the queue as the reply's members. */
 HRESULT spooler_queue_list(struct spooler *sp, enum spool_queue which, const char *after,
 			   unsigned max, json_object **body, char *err, size_t errlen);
-/* queue.hold / queue.release (transport NULL: every transport). */
-HRESULT spooler_queue_hold(struct spooler *sp, const char *id, const char *transport,
-			   bool hold, char *err, size_t errlen);
+/* queue.hold, queue.release, queue.flush: on the outbound messages that
+ * match every selector given (NULL: any) — the message, the transport, a
+ * recipient's domain.  FLUSH tries them now (held ones stay held).
+ * *count: how many messages matched. */
+enum queue_action { QUEUE_HOLD, QUEUE_RELEASE, QUEUE_FLUSH };
+HRESULT spooler_queue_select(struct spooler *sp, enum queue_action action, const char *id,
+			     const char *transport, const char *domain, unsigned *count,
+			     char *err, size_t errlen);
 /* queue.remove */
 HRESULT spooler_queue_remove(struct spooler *sp, const char *id, char *err, size_t errlen);
 

@@ -41,6 +41,7 @@
 #define PROTO_OP_QUEUE_HOLD "queue.hold"
 #define PROTO_OP_QUEUE_RELEASE "queue.release"
 #define PROTO_OP_QUEUE_REMOVE "queue.remove"
+#define PROTO_OP_QUEUE_FLUSH "queue.flush"
 #define PROTO_OP_STATUS_CHANGE_PASSWORD "status.change_password"
 #define PROTO_OP_UI_REPLY "ui.reply"
 #define PROTO_OP_ADVISE "advise"

@@ -461,3 +461,35 @@ mapispool_queue_remove(LPMAPISESSION lpSession, LPCSTR lpszMessageId)
 {
 	return queue_op(lpSession, PROTO_OP_QUEUE_REMOVE, lpszMessageId, NULL);
 }
+
+HRESULT
+mapispool_queue_select(LPMAPISESSION lpSession, ULONG ulAction, LPCSTR lpszMessageId,
+		       LPCSTR lpszTransport, LPCSTR lpszDomain, ULONG *lpcMessages)
+{
+	static const char *const ops[] = { NULL, PROTO_OP_QUEUE_HOLD, PROTO_OP_QUEUE_RELEASE,
+					   PROTO_OP_QUEUE_FLUSH };
+	char err[CLIENT_ERR_MAX] = "";
+	json_object *params, *reply = NULL, *count;
+	HRESULT hr;
+
+	if (!obj_is(lpSession, OBJ_SESSION) || ulAction < MAPISPOOL_ACTION_HOLD ||
+	    ulAction > MAPISPOOL_ACTION_FLUSH ||
+	    (lpszMessageId == NULL && lpszTransport == NULL && lpszDomain == NULL))
+		return obj_fail(NULL, MAPI_E_INVALID_PARAMETER,
+				"mapispool_queue_select needs a session, an action and a selector");
+	params = json_object_new_object();
+	if (lpszMessageId != NULL)
+		json_object_object_add(params, "message_id", json_object_new_string(lpszMessageId));
+	if (lpszTransport != NULL)
+		json_object_object_add(params, "transport", json_object_new_string(lpszTransport));
+	if (lpszDomain != NULL)
+		json_object_object_add(params, "domain", json_object_new_string(lpszDomain));
+	hr = session_call(lpSession, ops[ulAction], params, &reply, err, sizeof err);
+	if (SUCCEEDED(hr) && lpcMessages != NULL)
+		*lpcMessages = json_object_object_get_ex(reply, "count", &count)
+				       ? (ULONG)json_object_get_int64(count)
+				       : 0;
+	json_object_put(params);
+	json_object_put(reply);
+	return obj_result(session_obj(lpSession), hr, err);
+}

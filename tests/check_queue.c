@@ -550,6 +550,60 @@ START_TEST(failing_transport_backs_off)
 }
 END_TEST
 
+
+/* Hold and release by domain or transport; flush one message only. */
+START_TEST(select_by_domain_transport_message)
+{
+	char *a = submit("SMTP", "x@example.com", S_OK);
+	char *b = submit("SMTP", "y@elsewhere.net", S_OK);
+	char *c = submit("SMTP", "z@elsewhere.net", S_OK);
+	char *out = NULL;
+	ULONG n = 0;
+
+	/* hold everything for example.com: only a */
+	ck_assert_int_eq(mapispool_queue_select(session, MAPISPOOL_ACTION_HOLD, NULL, NULL,
+						"EXAMPLE.com", &n),
+			 S_OK);
+	ck_assert_uint_eq(n, 1);
+	/* flush one message: only b goes, though "other" sends on demand */
+	ck_assert_int_eq(mapispool_queue_select(session, MAPISPOOL_ACTION_FLUSH, b, NULL, NULL,
+						&n),
+			 S_OK);
+	ck_assert(wait_files("other/new", 1));
+	usleep(200000);
+	ck_assert_int_eq(count_files("other/new"), 1);
+	ck_assert_int_eq(count_files("corp/new"), 0);
+	/* flush by transport: the held one stays held */
+	ck_assert_int_eq(harness_ctl(&d, &out, NULL, "queue", "flush", "--transport", "corp",
+				     NULL),
+			 0);
+	ck_assert_ptr_nonnull(strstr(out, "1 message flushed"));
+	free(out);
+	usleep(200000);
+	ck_assert_int_eq(count_files("corp/new"), 0);
+	/* release by domain, then flush by domain */
+	ck_assert_int_eq(harness_ctl(&d, NULL, NULL, "queue", "release", "--domain", "example.com",
+				     NULL),
+			 0);
+	ck_assert_int_eq(harness_ctl(&d, NULL, NULL, "queue", "flush", "--domain",
+				     "example.com", NULL),
+			 0);
+	ck_assert(wait_files("corp/new", 1));
+	/* c is still queued, untouched */
+	ck_assert_int_eq(mapispool_queue_select(session, MAPISPOOL_ACTION_HOLD, c, "other", NULL,
+						&n),
+			 S_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(mapispool_queue_select(session, MAPISPOOL_ACTION_HOLD, NULL, "nosuch",
+						NULL, &n),
+			 MAPI_E_NOT_FOUND);
+	ck_assert_int_eq(harness_ctl(&d, NULL, NULL, "queue", "hold", NULL), 64);
+	free(a);
+	free(b);
+	free(c);
+}
+END_TEST
+
 static Suite *
 queue_suite(void)
 {
@@ -573,6 +627,7 @@ queue_suite(void)
 	tcase_add_test(tc, lifetime_expires);
 	tcase_add_test(tc, offline_survives_restart);
 	tcase_add_test(tc, failing_transport_backs_off);
+	tcase_add_test(tc, select_by_domain_transport_message);
 	suite_add_tcase(s, tc);
 	return s;
 }

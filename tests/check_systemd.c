@@ -609,7 +609,7 @@ START_TEST(test_bash_completion)
 	ck_assert_str_eq(out, "fax ");
 	free(out);
 	out = complete(d.socket, "queue ''");
-	ck_assert_str_eq(out, "list hold release remove ");
+	ck_assert_str_eq(out, "list hold release flush remove ");
 	free(out);
 	harness_stop(&d);
 }

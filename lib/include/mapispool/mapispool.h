@@ -203,6 +203,16 @@ HRESULT mapispool_queue_release(LPMAPISESSION lpSession, LPCSTR lpszMessageId,
 				LPCSTR lpszTransport);
 HRESULT mapispool_queue_remove(LPMAPISESSION lpSession, LPCSTR lpszMessageId);
 
+/* Hold, release or flush (try now: a pass for just those, on-demand
+ * transports included) every outbound message that matches all the
+ * selectors given (NULL: any; at least one): the message, the transport,
+ * a recipient's domain.  *lpcMessages (if not NULL): how many matched. */
+#define MAPISPOOL_ACTION_HOLD ((ULONG)1)
+#define MAPISPOOL_ACTION_RELEASE ((ULONG)2)
+#define MAPISPOOL_ACTION_FLUSH ((ULONG)3)
+HRESULT mapispool_queue_select(LPMAPISESSION lpSession, ULONG ulAction, LPCSTR lpszMessageId,
+			       LPCSTR lpszTransport, LPCSTR lpszDomain, ULONG *lpcMessages);
+
 #ifdef __cplusplus
 }
 #endif
