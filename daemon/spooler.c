@@ -125,23 +125,15 @@ xport_named(struct spooler *sp, const char *name)
 	return NULL;
 }
 
-/* ---- the scheduler ---- */
-
-static void
-on_send_timer(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	flush_background(arg, true, false);
-}
-
-static void
-on_poll_timer(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	flush_background(arg, false, true);
-}
+/* ---- the scheduler ----
+ *
+ * One timer drives everything due: scheduled sends (send = scheduled,
+ * every `schedule`), polls (every `poll`), retries of deferred messages
+ * (when the transport sends by itself and is not backing off), expiries
+ * and delay notices.  spooler_schedule works out the earliest of them and
+ * arms the timer for it; when it fires, what is due starts as background
+ * passes — which never take a message that is in flight or held.
+ */
 
 static bool
 sends_by_itself(const struct xport *x)
@@ -156,19 +148,30 @@ xport_ready_at(const struct xport *x)
 	return x->backoff_until;
 }
 
-/* Retries: start a background pass for every transport with a deferred
- * message now due. */
 static void
-on_retry_timer(evutil_socket_t fd, short what, void *arg)
+on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct spooler *sp = arg;
+	int64_t now = spooler_now_ms();
 
 	(void)fd;
 	(void)what;
 	flush_expire(sp);
-	for (size_t i = 0; i < sp->n_xports; i++)
-		if (sends_by_itself(sp->xports[i]))
-			flush_background(sp->xports[i], true, false);
+	for (size_t i = 0; i < sp->n_xports; i++) {
+		struct xport *x = sp->xports[i];
+
+		if (x->next_send != 0 && x->next_send <= now) {
+			x->next_send = now + x->tc->schedule;
+			flush_background(x, true, false);
+		}
+		if (x->next_poll != 0 && x->next_poll <= now) {
+			x->next_poll = now + x->tc->poll;
+			flush_background(x, false, true);
+		}
+		/* Deferred messages now due (a pass takes only due ones). */
+		if (sends_by_itself(x))
+			flush_background(x, true, false);
+	}
 	spooler_schedule(sp);
 }
 
@@ -180,6 +183,14 @@ spooler_schedule(struct spooler *sp)
 
 	if (sp->stopping)
 		return;
+	for (size_t i = 0; i < sp->n_xports; i++) {
+		const struct xport *x = sp->xports[i];
+
+		if (x->next_send != 0 && x->next_send < next)
+			next = x->next_send;
+		if (x->next_poll != 0 && x->next_poll < next)
+			next = x->next_poll;
+	}
 	for (struct qmsg *m = queue_first(sp->queue, SPOOL_OUTBOUND); m != NULL;
 	     m = queue_next(sp->queue, m)) {
 		for (size_t i = 0; i < m->n_units; i++) {
@@ -194,28 +205,20 @@ spooler_schedule(struct spooler *sp)
 									   : xport_ready_at(x);
 		}
 	}
-	/* Expiry wakes the scheduler too. */
+	/* Expiries and delay notices. */
 	{
 		int64_t expiry = flush_expire(sp);
 
 		if (expiry < next)
 			next = expiry;
 	}
-	event_del(sp->retry_timer);
+	event_del(sp->timer);
 	if (next == INT64_MAX)
 		return;
 	next = next > now ? next - now : 0;
 	tv.tv_sec = next / 1000;
 	tv.tv_usec = (next % 1000) * 1000;
-	event_add(sp->retry_timer, &tv);
-}
-
-static void
-arm_periodic(struct event *ev, msec_t every)
-{
-	struct timeval tv = { every / 1000, (every % 1000) * 1000 };
-
-	event_add(ev, &tv);
+	event_add(sp->timer, &tv);
 }
 
 /* ---- start ---- */
@@ -295,14 +298,11 @@ open_xport(struct spooler *sp, struct xport *x, const struct transport_config *t
 		o->methods |= STATUS_CHANGE_PASSWORD;
 	o->status_code = STATUS_AVAILABLE | (xport_can_send(x) ? STATUS_OUTBOUND_ENABLED : 0) |
 			 (xport_can_fetch(x) ? STATUS_INBOUND_ENABLED : 0);
-	if (xport_can_send(x) && tc->send == SEND_SCHEDULED) {
-		x->send_timer = event_new(sp->base, -1, EV_PERSIST, on_send_timer, x);
-		arm_periodic(x->send_timer, tc->schedule);
-	}
-	if (xport_can_fetch(x) && tc->poll > 0) {
-		x->poll_timer = event_new(sp->base, -1, EV_PERSIST, on_poll_timer, x);
-		arm_periodic(x->poll_timer, tc->poll);
-	}
+	/* Its first scheduled send and poll (the scheduler's one timer). */
+	if (xport_can_send(x) && tc->send == SEND_SCHEDULED)
+		x->next_send = spooler_now_ms() + tc->schedule;
+	if (xport_can_fetch(x) && tc->poll > 0)
+		x->next_poll = spooler_now_ms() + tc->poll;
 	return status_obj_set_string(o, "Available");
 }
 
@@ -333,10 +333,6 @@ xport_free(struct xport *x)
 		return;
 	if (x->xp != NULL)
 		x->ti->backend->close(x->xp);
-	if (x->send_timer)
-		event_free(x->send_timer);
-	if (x->poll_timer)
-		event_free(x->poll_timer);
 	free(x);
 }
 
@@ -392,7 +388,7 @@ spooler_new(struct event_base *base, const struct config *cfg, char *err, size_t
 	snprintf(sp->tmp_dir, sizeof(sp->tmp_dir), "%s/tmp", cfg->spooler.spool_dir);
 	if ((sp->workers = worker_pool_new(base, 4)) == NULL ||
 	    (sp->queue = queue_new()) == NULL || (sp->table = status_table_new()) == NULL ||
-	    (sp->retry_timer = evtimer_new(base, on_retry_timer, sp)) == NULL)
+	    (sp->timer = evtimer_new(base, on_timer, sp)) == NULL)
 		goto nomem;
 	if ((sp->curl = curl_loop_new(base, err, errlen)) == NULL)
 		goto fail;
@@ -458,8 +454,8 @@ spooler_free(struct spooler *sp)
 		offline_save_free(sp->offline_saving);
 	spool_close(sp->spool);
 	store_close(sp->store);
-	if (sp->retry_timer)
-		event_free(sp->retry_timer);
+	if (sp->timer)
+		event_free(sp->timer);
 	queue_free(sp->queue);
 	status_table_free(sp->table);
 	free(sp->xports);
@@ -1463,14 +1459,7 @@ retire(struct spooler *sp, struct xport *x)
 	struct xport **r;
 
 	x->retired = true;
-	if (x->send_timer) {
-		event_free(x->send_timer);
-		x->send_timer = NULL;
-	}
-	if (x->poll_timer) {
-		event_free(x->poll_timer);
-		x->poll_timer = NULL;
-	}
+	x->next_send = x->next_poll = 0;
 	if (!xport_busy(sp, x)) {
 		status_table_remove(sp->table, x->row);
 		xport_free(x);

@@ -36,8 +36,8 @@ struct xport {
 	struct status_obj *row;
 	bool offline;			/* ValidateState(FORCE_XP_DISCONNECT) */
 	bool check_failed;		/* the last ValidateState found a problem */
-	struct event *send_timer;	/* send = scheduled */
-	struct event *poll_timer;	/* poll > 0 */
+	int64_t next_send;		/* ms: next scheduled send; 0: not scheduled */
+	int64_t next_poll;		/* ms: next poll; 0: only on demand */
 	struct fjob *running;		/* the pass over this transport now */
 	struct fjob *pending;		/* the next one; requests coalesce here */
 	unsigned generation;		/* bumped whenever work is queued for it */
@@ -67,7 +67,7 @@ struct spooler {
 	size_t n_xports;
 	struct xport **retired;		/* removed by a reload, still busy */
 	size_t n_retired;
-	struct event *retry_timer;	/* the earliest deferred message */
+	struct event *timer;		/* the scheduler's one timer */
 	char tmp_dir[4096];
 	unsigned flushes_running;	/* for the spooler row's flush bits */
 	unsigned next_flush_id;
