@@ -130,6 +130,30 @@ op_logon(struct spooler *sp, struct request *req, json_object *msg)
 	control_reply(req, S_OK, body);
 }
 
+/* The view of a status.query or advise request: "columns" and
+ * "restriction" (each optional; allocated with MAPIAllocateBuffer). */
+static HRESULT
+request_view(json_object *msg, LPSPropTagArray *cols, LPSRestriction *res, char *err,
+	     size_t errlen)
+{
+	json_object *j = NULL;
+	HRESULT hr;
+
+	*cols = NULL;
+	*res = NULL;
+	if (!proto_get_array(msg, "columns", false, &j, err, errlen))
+		return MAPI_E_INVALID_PARAMETER;
+	if (j != NULL && (hr = proto_tags_from_json(j, cols, err, errlen)) != S_OK)
+		return hr;
+	j = NULL;
+	if (!proto_get_object(msg, "restriction", false, &j, err, errlen))
+		return MAPI_E_INVALID_PARAMETER;
+	if (j != NULL && ((hr = restriction_from_json(j, res, err, errlen)) != S_OK ||
+			  (hr = restriction_validate(*res, err, errlen)) != S_OK))
+		return hr;
+	return S_OK;
+}
+
 /* status.query: SetColumns + Restrict + SortTable + QueryRows in one. */
 static void
 op_status_query(struct spooler *sp, struct request *req, json_object *msg)
@@ -151,18 +175,7 @@ op_status_query(struct spooler *sp, struct request *req, json_object *msg)
 		hr = MAPI_E_INVALID_PARAMETER;
 		goto fail;
 	}
-	hr = MAPI_E_INVALID_PARAMETER;
-	j = NULL;
-	if (!proto_get_array(msg, "columns", false, &j, err, sizeof(err)))
-		goto fail;
-	if (j != NULL && (hr = proto_tags_from_json(j, &cols, err, sizeof(err))) != S_OK)
-		goto fail;
-	hr = MAPI_E_INVALID_PARAMETER;
-	j = NULL;
-	if (!proto_get_object(msg, "restriction", false, &j, err, sizeof(err)))
-		goto fail;
-	if (j != NULL && ((hr = restriction_from_json(j, &res, err, sizeof(err))) != S_OK ||
-			  (hr = restriction_validate(res, err, sizeof(err))) != S_OK))
+	if ((hr = request_view(msg, &cols, &res, err, sizeof(err))) != S_OK)
 		goto fail;
 	hr = MAPI_E_INVALID_PARAMETER;
 	j = NULL;
@@ -737,21 +750,12 @@ op_advise(struct spooler *sp, struct request *req, json_object *msg)
 {
 	LPSPropTagArray cols = NULL;
 	LPSRestriction res = NULL;
-	json_object *j = NULL, *body;
+	json_object *body;
 	char err[512];
-	HRESULT hr = MAPI_E_INVALID_PARAMETER;
+	HRESULT hr;
 	ULONG conn;
 
-	if (!proto_get_array(msg, "columns", false, &j, err, sizeof(err)))
-		goto fail;
-	if (j != NULL && (hr = proto_tags_from_json(j, &cols, err, sizeof(err))) != S_OK)
-		goto fail;
-	hr = MAPI_E_INVALID_PARAMETER;
-	j = NULL;
-	if (!proto_get_object(msg, "restriction", false, &j, err, sizeof(err)))
-		goto fail;
-	if (j != NULL && ((hr = restriction_from_json(j, &res, err, sizeof(err))) != S_OK ||
-			  (hr = restriction_validate(res, err, sizeof(err))) != S_OK))
+	if ((hr = request_view(msg, &cols, &res, err, sizeof(err))) != S_OK)
 		goto fail;
 	if ((conn = advise_add(spooler_advise(sp), control_request_client(req), cols, res)) == 0) {
 		control_fail(req, MAPI_E_NOT_ENOUGH_MEMORY, "out of memory");
