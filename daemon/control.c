@@ -548,8 +548,10 @@ client_event(struct bufferevent *bev, short what, void *arg)
 		if (cl->pending == 0 && client_outlen(cl) == 0) {
 			client_close(cl, "idle timeout");
 		} else {
-			/* Waiting on us, not idle. */
-			bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+			/* Waiting on us, not idle; a client we are closing or
+			 * that has said all it will gets no more reading. */
+			bufferevent_enable(cl->bev, cl->closing || cl->eof ? EV_WRITE
+									  : EV_READ | EV_WRITE);
 		}
 	}
 }
