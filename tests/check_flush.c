@@ -99,18 +99,7 @@ read_file(const char *name)
 static int
 count_files(const char *sub)
 {
-	char path[PATH_MAX];
-	struct dirent *e;
-	DIR *dir;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", d.dir, sub);
-	if ((dir = opendir(path)) == NULL)
-		return 0;
-	while ((e = readdir(dir)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(dir);
-	return n;
+	return harness_count_files(d.dir, sub);
 }
 
 /* The concatenation of every file in sub, in name order. */

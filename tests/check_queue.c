@@ -7,7 +7,6 @@
 #include <config.h>
 
 #include <check.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -98,18 +97,7 @@ teardown(void)
 static int
 count_files(const char *sub)
 {
-	char path[PATH_MAX];
-	struct dirent *e;
-	DIR *dir;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", d.dir, sub);
-	if ((dir = opendir(path)) == NULL)
-		return 0;
-	while ((e = readdir(dir)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(dir);
-	return n;
+	return harness_count_files(d.dir, sub);
 }
 
 /* Wait (5 s at most) until sub holds n files. */

@@ -6,7 +6,6 @@
 #include <config.h>
 
 #include <check.h>
-#include <dirent.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
@@ -117,18 +116,7 @@ submit(int fd, const char *addrtype, const char *body)
 static int
 count_files(const char *sub)
 {
-	char path[PATH_MAX];
-	struct dirent *e;
-	DIR *dir;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", d.dir, sub);
-	if ((dir = opendir(path)) == NULL)
-		return 0;
-	while ((e = readdir(dir)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(dir);
-	return n;
+	return harness_count_files(d.dir, sub);
 }
 
 /* Send SIGHUP and wait for the log to say how it went. */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <poll.h>
 #include <signal.h>
@@ -392,4 +393,21 @@ harness_log(const struct daemon_handle *d)
 	s = read_all(fd);
 	close(fd);
 	return s;
+}
+
+int
+harness_count_files(const char *dir, const char *sub)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *dp;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	if ((dp = opendir(path)) == NULL)
+		return 0;
+	while ((e = readdir(dp)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(dp);
+	return n;
 }

@@ -65,6 +65,9 @@ char *harness_readline(int fd, int timeout_ms);
  * input is not NULL.  Returns its exit status (0..255), -1 on failure. */
 int harness_ctl(const struct daemon_handle *d, char **out, const char *input, ...);
 
+/* Files in dir/sub, not counting dotfiles; 0 if it cannot be read. */
+int harness_count_files(const char *dir, const char *sub);
+
 /* The daemon's stderr so far, malloc'd. */
 char *harness_log(const struct daemon_handle *d);
 
