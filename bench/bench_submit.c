@@ -14,10 +14,12 @@
  * replies it waits for are small and their members fixed.
  *
  * usage: bench_submit --socket PATH [--clients N] [--messages N]
- *                     [--size BYTES] [--max-seconds S]
+ *                     [--size BYTES] [--max-seconds S] [--rcpt ADDRESS]
  *
  * --messages is per client; --max-seconds stops every client early (the
- * rate is then over the messages done).  One JSON line on stdout:
+ * rate is then over the messages done).  --rcpt is the one SMTP recipient
+ * (default sink@example.net): its domain picks the transport when the
+ * profile routes by domains.  One JSON line on stdout:
  *
  *   {"measure":"submit","clients":16,"messages":4000,"errors":0,
  *    "seconds":1.9,"rate":2105.3,"p50_ms":7.1,"p99_ms":15.2}
@@ -39,6 +41,7 @@ struct opts {
 	int messages;		/* per client */
 	size_t size;
 	double max_seconds;
+	const char *rcpt;
 };
 
 struct client {
@@ -169,8 +172,8 @@ client_main(void *arg)
 			break;
 		n = snprintf(req, reqcap,
 			     "{\"id\":%d,\"op\":\"message.submit\",\"sender\":\"bench%d@example.net\","
-			     "\"recipients\":[{\"address\":\"sink@example.net\",\"addrtype\":\"SMTP\"}],"
-			     "\"data\":\"%s\"}\n", i, c->index, c->body);
+			     "\"recipients\":[{\"address\":\"%s\",\"addrtype\":\"SMTP\"}],"
+			     "\"data\":\"%s\"}\n", i, c->index, o->rcpt, c->body);
 		if (write_all(c->fd, req, (size_t)n) == -1) {
 			note_error(c, "write to the socket failed");
 			break;
@@ -259,7 +262,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_submit --socket PATH [--clients N] [--messages N]"
-		" [--size BYTES] [--max-seconds S]\n");
+		" [--size BYTES] [--max-seconds S] [--rcpt ADDRESS]\n");
 	exit(2);
 }
 
@@ -272,26 +275,30 @@ main(int argc, char **argv)
 		{ "messages", required_argument, NULL, 'n' },
 		{ "size", required_argument, NULL, 's' },
 		{ "max-seconds", required_argument, NULL, 't' },
+		{ "rcpt", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .clients = 1, .messages = 1000, .size = 1024, .max_seconds = 60 };
+	struct opts o = { .clients = 1, .messages = 1000, .size = 1024, .max_seconds = 60,
+			 .rcpt = "sink@example.net" };
 	struct client *cl;
 	double *all, secs;
 	char *body;
 	int c, ok = 0, errors = 0;
 
-	while ((c = getopt_long(argc, argv, "S:c:n:s:t:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "S:c:n:s:t:r:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'S': o.socket = optarg; break;
 		case 'c': o.clients = atoi(optarg); break;
 		case 'n': o.messages = atoi(optarg); break;
 		case 's': o.size = (size_t)strtoul(optarg, NULL, 10); break;
 		case 't': o.max_seconds = atof(optarg); break;
+		case 'r': o.rcpt = optarg; break;
 		default: usage();
 		}
 	}
 	/* 120 bytes leave room for the headers and the last line end. */
-	if (o.socket == NULL || optind != argc || o.clients < 1 || o.messages < 1 || o.size < 120)
+	if (o.socket == NULL || optind != argc || o.clients < 1 || o.messages < 1 || o.size < 120 ||
+	    strpbrk(o.rcpt, "\"\\") != NULL)
 		usage();
 	if ((body = make_body(o.size)) == NULL || (cl = calloc((size_t)o.clients, sizeof(*cl))) == NULL ||
 	    (all = malloc(sizeof(double) * (size_t)o.clients * (size_t)o.messages)) == NULL) {
