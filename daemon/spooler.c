@@ -32,6 +32,9 @@
 #include "protocol.h"
 #include "spooler.h"
 
+/* How long a stop waits for the workers' jobs to finish. */
+#define SHUTDOWN_DRAIN_MS 2000
+
 int64_t
 spooler_now_ms(void)
 {
@@ -378,7 +381,8 @@ by_id(const void *a, const void *b)
 static void
 queue_recovered(struct spooler *sp, struct found *f)
 {
-	qsort(f->m, f->n, sizeof(*f->m), by_id);
+	if (f->n > 1)
+		qsort(f->m, f->n, sizeof(*f->m), by_id);
 	for (size_t i = 0; i < f->n; i++) {
 		if (queue_insert(sp->queue, f->m[i]) == -1) {
 			log_warnx("message %s: found twice in the spool; keeping the first",
@@ -482,6 +486,19 @@ spooler_free(struct spooler *sp)
 {
 	if (sp == NULL)
 		return;
+	/* Let what the workers are doing finish and report (a report being
+	 * stored, a state being written): at most a moment; nothing new
+	 * starts now.  What is left after that is dropped, and recovery
+	 * finds it on disk. */
+	sp->stopping = true;
+	if (sp->workers != NULL && sp->base != NULL) {
+		int64_t deadline = spooler_now_ms() + SHUTDOWN_DRAIN_MS;
+
+		while (worker_pending(sp->workers) > 0 && spooler_now_ms() < deadline) {
+			event_base_loop(sp->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+			usleep(1000);
+		}
+	}
 	flush_shutdown(sp);
 	advise_free(sp->advise);
 	for (size_t i = 0; i < sp->n_xports; i++)
