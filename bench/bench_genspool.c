@@ -5,9 +5,10 @@
  * them through the socket costs one durable commit per batch, while the
  * daemon recovers whatever is in its queue folders at start (doc/spool.md,
  * "Recovery at start").  This writes --count messages into
- * SPOOL/outbound/ in the exact on-disk format of daemon/spool.c: ID.eml
- * (a --size byte RFC 5322 message, as bench_submit sends) and ID.env (one
- * SMTP recipient, one unit of --transport, state queued), the .eml first.
+ * SPOOL/outbound/ in the exact on-disk format of daemon/spool.c: one
+ * ID.msg each, its envelope (one SMTP recipient, one unit of --transport,
+ * state queued) followed by a --size byte RFC 5322 message, as
+ * bench_submit sends it.
  * Nothing is synced: run `sync` afterwards if it matters.
  *
  * IDs follow spool_new_id's form (12 hex digits of milliseconds, 4 of a
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -66,15 +68,16 @@ make_body(size_t size)
 }
 
 static int
-write_file(const char *path, const char *data, size_t len)
+write_file(const char *path, const char *head, size_t hlen, const char *data, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	struct iovec iov[2] = { { (void *)head, hlen }, { (void *)data, len } };
 	ssize_t w;
 
 	if (fd == -1)
 		return -1;
-	w = write(fd, data, len);
-	if (close(fd) == -1 || w != (ssize_t)len)
+	w = writev(fd, iov, 2);
+	if (close(fd) == -1 || w != (ssize_t)(hlen + len))
 		return -1;
 	return 0;
 }
@@ -147,11 +150,6 @@ main(int argc, char **argv)
 		snprintf(id, sizeof(id), "%012" PRIx64 "%04x%04x",
 			 (uint64_t)((ms - 0x100000 + (k >> 16)) & 0xffffffffffffULL), (unsigned)(k & 0xffff),
 			 (unsigned)((k * 2654435761u) >> 16) & 0xffffu);
-		snprintf(path, sizeof(path), "%s/outbound/%s.eml", spool, id);
-		if (write_file(path, body, size) == -1) {
-			fprintf(stderr, "bench_genspool: %s: %s\n", path, strerror(errno));
-			return 1;
-		}
 		n = snprintf(env, sizeof(env),
 			     "mapispool-envelope 1\n"
 			     "id %s\n"
@@ -162,8 +160,8 @@ main(int argc, char **argv)
 			     "rcpt %s SMTP 0\n"
 			     "unit %s queued 0 0 0 -\n"
 			     "end\n", id, ms, size, rcpt, transport);
-		snprintf(path, sizeof(path), "%s/outbound/%s.env", spool, id);
-		if (write_file(path, env, (size_t)n) == -1) {
+		snprintf(path, sizeof(path), "%s/outbound/%s.msg", spool, id);
+		if (write_file(path, env, (size_t)n, body, size) == -1) {
 			fprintf(stderr, "bench_genspool: %s: %s\n", path, strerror(errno));
 			return 1;
 		}

@@ -628,6 +628,7 @@ job_send_next(struct fjob *j)
 		s->unit = ui;
 		spool_data_path(sp->spool, m, s->path, sizeof(s->path));
 		s->req = (struct xp_send){ .msg = m, .unit = ui, .data_path = s->path,
+					   .data_offset = m->data_offset,
 					   .ui = job_ui(j), .done = job_sent, .ctx = s };
 		m->units[ui].in_flight = true;
 		m->units[ui].kicked = false;
@@ -822,7 +823,7 @@ inbound_next(struct inbound_run *run)
 		if (m == NULL)
 			continue;
 		spool_data_path(run->sp->spool, m, path, sizeof(path));
-		store_deliver_file(run->sp->store, path, inbound_delivered, run);
+		store_deliver_file(run->sp->store, path, m->data_offset, inbound_delivered, run);
 		return;
 	}
 	inbound_finish(run);

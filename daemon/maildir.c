@@ -187,7 +187,7 @@ fsync_dir(const char *path)
 
 int
 maildir_deliver(const char *dir, const void *data, size_t len, const char *src_path,
-		char *name_out, size_t name_len, char *err, size_t errlen)
+		uint64_t src_offset, char *name_out, size_t name_len, char *err, size_t errlen)
 {
 	char name[NAME_MAX + 1], tmp[PATH_MAX], new[PATH_MAX], newdir[PATH_MAX];
 	const char *what;
@@ -203,6 +203,12 @@ maildir_deliver(const char *dir, const void *data, size_t len, const char *src_p
 	}
 	if (data == NULL) {
 		src = open(src_path, O_RDONLY | O_CLOEXEC);
+		if (src != -1 && src_offset > 0 && lseek(src, (off_t)src_offset, SEEK_SET) == -1) {
+			e = errno;
+			close(src);
+			src = -1;
+			errno = e;
+		}
 		if (src == -1) {
 			e = errno;
 			snprintf(err, errlen, "cannot open %s: %s", src_path, strerror(e));

@@ -7,17 +7,19 @@
 #define MAPISPOOLD_MAILDIR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Create dir/{tmp,new,cur} as needed. */
 int maildir_prepare(const char *dir, char *err, size_t errlen);
 
 /* Deliver a message durably: written to dir/tmp under a unique name,
  * fsync'd, renamed into dir/new, dir/new fsync'd.  The bytes are data (len)
- * or, when data is NULL, a copy of the file src_path.  The name goes to
+ * or, when data is NULL, a copy of the file src_path from byte src_offset
+ * on.  The name goes to
  * name_out unless it is NULL.  On failure nothing is left in tmp/ or new/
  * and err says why; errno is kept (ENOSPC...).  Safe on several threads. */
 int maildir_deliver(const char *dir, const void *data, size_t len, const char *src_path,
-		    char *name_out, size_t name_len, char *err, size_t errlen);
+		    uint64_t src_offset, char *name_out, size_t name_len, char *err, size_t errlen);
 
 /* The names of the regular files in dir/new (dotfiles aside), sorted, at
  * most max: the oldest, as names begin with the delivery time (malloc'd

@@ -99,7 +99,7 @@ rfc5322_date(char *buf, size_t len, time_t t)
  * when the file cannot be read.
  */
 static char *
-read_headers(const char *path, size_t *len)
+read_headers(const char *path, uint64_t offset, size_t *len)
 {
 	char *buf = malloc(MAX_ORIG_HEADERS + 1);
 	size_t got = 0, o = 0;
@@ -107,7 +107,7 @@ read_headers(const char *path, size_t *len)
 
 	if (buf == NULL)
 		return NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = spool_data_open(path, offset);
 	if (fd == -1) {
 		free(buf);
 		return NULL;
@@ -272,7 +272,7 @@ report_build_ndr(const struct qmsg *m, const char *orig_path, const struct repor
 	hostname(host, sizeof(host));
 	gettimeofday(&now, NULL);
 	rfc5322_date(date, sizeof(date), now.tv_sec);
-	hdrs = orig_path != NULL ? read_headers(orig_path, &hlen) : NULL;
+	hdrs = orig_path != NULL ? read_headers(orig_path, m->data_offset, &hlen) : NULL;
 	make_boundary(boundary, sizeof(boundary), m->id, hdrs, hlen);
 
 	f = open_memstream(&out, &size);

@@ -7,9 +7,9 @@
  * Every request becomes an op on the pending list, with its envelope text
  * already formatted.  Whenever no batch is on the workers, the loop turns
  * the pending ops (up to BATCH_MAX) into the batch and hands it to one
- * worker job: write every tmp file, one syncfs() for all of them, rename
- * each into its queue, unlink the removed ones, fsync each touched folder
- * once.  Ops that arrive meanwhile wait for the next batch, so the busier
+ * worker job: write every tmp file (one per op: ID.msg for an add, ID.env
+ * for an update), one syncfs() for all of them, rename each into its
+ * queue, unlink the removed ones, fsync each touched folder once.  Ops that arrive meanwhile wait for the next batch, so the busier
  * the spool, the more ops share each sync.
  */
 #include <config.h>
@@ -75,7 +75,7 @@ struct spool_op {
 	enum op_kind kind;
 	enum folder folder;
 	char id[SPOOL_ID_LEN + 1];
-	char tmp_env[SPOOL_ID_LEN + 32];	/* "ID.env.N" in tmp/ */
+	char tmp_env[SPOOL_ID_LEN + 32];	/* update: "ID.env.N" in tmp/ */
 	char *env;				/* add, update: the envelope */
 	size_t env_len;
 	void *data;				/* add: the bytes, or */
@@ -88,8 +88,7 @@ struct spool_op {
 	/* The outcome, written by the worker while the op is in a batch. */
 	HRESULT hr;
 	char error[SPOOL_MAX_ERROR];
-	bool eml_staged, env_staged;		/* in tmp/ */
-	bool eml_placed;			/* ID.eml renamed into folder */
+	bool staged;				/* its file is in tmp/ */
 };
 
 STAILQ_HEAD(op_list, spool_op);
@@ -157,6 +156,7 @@ qmsg_dup(const struct qmsg *m)
 	d->queue = m->queue;
 	d->queued = m->queued;
 	d->size = m->size;
+	d->data_offset = m->data_offset;
 	if (!dup_str(&d->sender, m->sender) || !dup_str(&d->source, m->source))
 		goto fail;
 	if (m->n_rcpts > 0 && (d->rcpts = calloc(m->n_rcpts, sizeof(*d->rcpts))) == NULL)
@@ -773,8 +773,9 @@ copy_fd(int src, int fd, uint64_t *copied)
 	return 0;
 }
 
-/* tmp/name with data, or when data is NULL a copy of the file src; the
- * bytes written in *written.  Nothing is left behind on failure. */
+/* tmp/name with the envelope op->env, then data or, when data is NULL and
+ * src is not -1, a copy of the file src; the bytes written after the
+ * envelope in *written.  Nothing is left behind on failure. */
 static bool
 stage_file(struct spool *s, struct spool_op *op, const char *name, const char *data, size_t len,
 	   int src, uint64_t *written)
@@ -787,7 +788,9 @@ stage_file(struct spool *s, struct spool_op *op, const char *name, const char *d
 		op_fail(s, op, errno, "creating", folder_names[F_TMP], name);
 		return false;
 	}
-	if ((data != NULL ? write_all(fd, data, len) : copy_fd(src, fd, written)) == -1) {
+	if (write_all(fd, op->env, op->env_len) == -1 ||
+	    (data != NULL ? write_all(fd, data, len) : src != -1 ? copy_fd(src, fd, written) : 0) ==
+		    -1) {
 		op_fail(s, op, errno, "writing", folder_names[F_TMP], name);
 		close(fd);
 	} else if (close(fd) == -1) {
@@ -798,9 +801,10 @@ stage_file(struct spool *s, struct spool_op *op, const char *name, const char *d
 	return op->hr == S_OK;
 }
 
-/* tmp/ID.eml for an add, from its bytes or its source file. */
+/* tmp/ID.msg for an add: its envelope, then its bytes or its source
+ * file's. */
 static bool
-stage_data(struct spool *s, struct spool_op *op, const char *name)
+stage_msg(struct spool *s, struct spool_op *op, const char *name)
 {
 	uint64_t written;
 	int src = -1;
@@ -825,87 +829,85 @@ stage_data(struct spool *s, struct spool_op *op, const char *name)
 	return ok;
 }
 
-/* Remove what a failed op left in tmp/ and, for an add, its bytes. */
+/* The name of op's file in tmp/: ID.msg for an add, ID.env.N for an
+ * update. */
+static void
+op_tmp_name(const struct spool_op *op, char *buf, size_t len)
+{
+	if (op->kind == OP_ADD)
+		snprintf(buf, len, "%s.msg", op->id);
+	else
+		snprintf(buf, len, "%s", op->tmp_env);
+}
+
+/* Remove what a failed op left in tmp/. */
 static void
 op_clean(struct spool *s, struct spool_op *op)
 {
-	char eml[SPOOL_ID_LEN + 5];
+	char name[SPOOL_ID_LEN + 32];
 
-	snprintf(eml, sizeof(eml), "%s.eml", op->id);
-	if (op->eml_staged)
-		unlinkat(s->fd[F_TMP], eml, 0);
-	if (op->env_staged)
-		unlinkat(s->fd[F_TMP], op->tmp_env, 0);
-	if (op->eml_placed)
-		unlinkat(s->fd[op->folder], eml, 0);
-	op->eml_staged = op->env_staged = op->eml_placed = false;
+	op_tmp_name(op, name, sizeof(name));
+	if (op->staged)
+		unlinkat(s->fd[F_TMP], name, 0);
+	op->staged = false;
 }
 
-/* Write op's files into tmp/ (not yet durable). */
+/* Write op's one file into tmp/ (not yet durable). */
 static void
 op_stage(struct spool *s, struct spool_op *op)
 {
-	char eml[SPOOL_ID_LEN + 5];
+	char name[SPOOL_ID_LEN + 32];
 	uint64_t written;
 
-	snprintf(eml, sizeof(eml), "%s.eml", op->id);
-	if (op->kind == OP_ADD) {
-		if (!stage_data(s, op, eml))
-			return;
-		op->eml_staged = true;
-	}
-	if (!stage_file(s, op, op->tmp_env, op->env, op->env_len, -1, &written)) {
-		op_clean(s, op);
-		return;
-	}
-	op->env_staged = true;
+	op_tmp_name(op, name, sizeof(name));
+	if (op->kind == OP_ADD ? stage_msg(s, op, name)
+			       : stage_file(s, op, name, NULL, 0, -1, &written))
+		op->staged = true;
 }
 
-/* Move op's durable tmp files into its queue, or unlink its files: the
- * .eml first and the .env last, since an .env names a committed message
- * and an .eml without one is a leftover. */
+/* Move op's durable tmp file into its queue, or unlink its files.  The
+ * .msg is the commit record: it is put in place first and removed first,
+ * so an .env without a .msg is a leftover, never a message. */
 static void
 op_apply(struct spool *s, struct spool_op *op)
 {
-	char eml[SPOOL_ID_LEN + 5], env[SPOOL_ID_LEN + 5];
+	char msg[SPOOL_ID_LEN + 5], env[SPOOL_ID_LEN + 5];
 	int qfd = s->fd[op->folder];
 	struct stat st;
 
-	snprintf(eml, sizeof(eml), "%s.eml", op->id);
+	snprintf(msg, sizeof(msg), "%s.msg", op->id);
 	snprintf(env, sizeof(env), "%s.env", op->id);
 	switch (op->kind) {
 	case OP_ADD:
-		if (renameat(s->fd[F_TMP], eml, qfd, eml) == -1) {
-			op_fail(s, op, errno, "committing", folder_names[op->folder], eml);
-			break;
+		if (renameat(s->fd[F_TMP], msg, qfd, msg) == -1) {
+			op_fail(s, op, errno, "committing", folder_names[op->folder], msg);
+			op_clean(s, op);
+			return;
 		}
-		op->eml_staged = false;
-		op->eml_placed = true;
-		break;
+		op->staged = false;
+		return;
 	case OP_UPDATE:
 		/* An update must not resurrect a message whose add failed
-		 * or that was removed: its envelope alone would be corrupt. */
-		if (fstatat(qfd, eml, &st, AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT) {
+		 * or that was removed: its envelope alone is no message. */
+		if (fstatat(qfd, msg, &st, AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT) {
 			op->hr = MAPI_E_NOT_FOUND;
 			snprintf(op->error, sizeof(op->error), "message %s is not in the %s queue",
 				 op->id, folder_names[op->folder]);
+		} else if (renameat(s->fd[F_TMP], op->tmp_env, qfd, env) == -1) {
+			op_fail(s, op, errno, "committing", folder_names[op->folder], env);
+		} else {
+			op->staged = false;
+			return;
 		}
-		break;
-	case OP_REMOVE:
-		if (unlinkat(qfd, env, 0) == -1 && errno != ENOENT)
-			op_fail(s, op, errno, "removing", folder_names[op->folder], env);
-		else if (unlinkat(qfd, eml, 0) == -1 && errno != ENOENT)
-			op_fail(s, op, errno, "removing", folder_names[op->folder], eml);
-		return;
-	}
-	if (op->hr == S_OK && renameat(s->fd[F_TMP], op->tmp_env, qfd, env) == -1)
-		op_fail(s, op, errno, "committing", folder_names[op->folder], env);
-	if (op->hr != S_OK) {
 		op_clean(s, op);
 		return;
+	case OP_REMOVE:
+		if (unlinkat(qfd, msg, 0) == -1 && errno != ENOENT)
+			op_fail(s, op, errno, "removing", folder_names[op->folder], msg);
+		else if (unlinkat(qfd, env, 0) == -1 && errno != ENOENT)
+			op_fail(s, op, errno, "removing", folder_names[op->folder], env);
+		return;
 	}
-	op->env_staged = false;
-	op->eml_placed = false;
 }
 
 /* The folder's entries are durable only once the folder is; an add whose
@@ -914,7 +916,7 @@ static void
 sync_folder(struct spool *s, enum folder f)
 {
 	struct spool_op *op;
-	char eml[SPOOL_ID_LEN + 5], env[SPOOL_ID_LEN + 5];
+	char msg[SPOOL_ID_LEN + 5];
 	int errnum;
 
 	if (fsync(s->fd[f]) == 0)
@@ -926,10 +928,8 @@ sync_folder(struct spool *s, enum folder f)
 		op_fail(s, op, errnum, "syncing", folder_names[f], NULL);
 		if (op->kind != OP_ADD)
 			continue;
-		snprintf(eml, sizeof(eml), "%s.eml", op->id);
-		snprintf(env, sizeof(env), "%s.env", op->id);
-		unlinkat(s->fd[f], env, 0);
-		unlinkat(s->fd[f], eml, 0);
+		snprintf(msg, sizeof(msg), "%s.msg", op->id);
+		unlinkat(s->fd[f], msg, 0);
 	}
 }
 
@@ -1067,7 +1067,7 @@ op_enqueue(struct spool *s, struct spool_op *op)
 }
 
 void
-spool_add(struct spool *s, const struct qmsg *m, const void *data, size_t len,
+spool_add(struct spool *s, struct qmsg *m, const void *data, size_t len,
 	  const char *src_path, spool_done_fn done, void *ctx)
 {
 	struct spool_op *op;
@@ -1075,6 +1075,8 @@ spool_add(struct spool *s, const struct qmsg *m, const void *data, size_t len,
 	if ((op = op_new(s, OP_ADD, m, done, ctx)) == NULL)
 		return;
 	op->size = m->size;
+	/* The bytes follow the envelope as it is now, for the message's life. */
+	m->data_offset = op->env_len;
 	if (op->hr == S_OK && data != NULL) {
 		/* Copied: the caller's buffer may go as soon as we return. */
 		if ((op->data = malloc(len > 0 ? len : 1)) == NULL)
@@ -1219,9 +1221,24 @@ spool_new_id(struct spool *s, char id[SPOOL_ID_LEN + 1])
 int
 spool_data_path(const struct spool *s, const struct qmsg *m, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%s/%s/%s.eml", s->dir, queue_name(m->queue), m->id);
+	int n = snprintf(buf, len, "%s/%s/%s.msg", s->dir, queue_name(m->queue), m->id);
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int
+spool_data_open(const char *path, uint64_t offset)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd != -1 && offset > 0 && lseek(fd, (off_t)offset, SEEK_SET) == -1) {
+		int errnum = errno;
+
+		close(fd);
+		errno = errnum;
+		return -1;
+	}
+	return fd;
 }
 
 /* ---- Recovery, synchronous at start ---- */
@@ -1272,73 +1289,153 @@ set_aside(struct spool *s, enum folder f, const char *name)
 		log_warn("spool: cannot move %s/%s/%s to corrupt/", s->dir, folder_names[f], name);
 }
 
-/* Read and check folder f's ID.env; NULL with why, and *damaged unless it
- * could just not be read now (out of memory, an I/O error): such a message
- * is better left in place for the next start than set aside. */
-static struct qmsg *
-load_env(struct spool *s, enum folder f, const char *id, char *why, size_t whylen,
-	 bool *damaged)
+/* The first bytes of an open spool file, up to its envelope's "end" line,
+ * read in growing steps so that a big message costs one small read: the
+ * envelope's text in *text (malloc'd) and its length in *len.  false with
+ * why; *damaged unless the file could just not be read now (out of
+ * memory, an I/O error): such a message is better left in place for the
+ * next start than set aside. */
+static bool
+read_envelope(int fd, const struct stat *st, char **text, size_t *len, char *why,
+	      size_t whylen, bool *damaged)
 {
-	char name[SPOOL_ID_LEN + 5], *text = NULL;
+	size_t want = 16384, have = 0;
+	int rerr = 0;
+	char *buf = NULL;
+
+	*text = NULL;
+	*damaged = true;
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		return false;
+	}
+	for (;;) {
+		/* Up to one byte more than an envelope may have: one too big. */
+		size_t cap = (uint64_t)st->st_size < want ? (size_t)st->st_size : want;
+		char *nb = realloc(buf, cap + 1);
+		const char *end;
+
+		if (nb == NULL) {
+			snprintf(why, whylen, "out of memory");
+			*damaged = false;
+			break;
+		}
+		buf = nb;
+		while (have < cap) {
+			ssize_t n = pread(fd, buf + have, cap - have, (off_t)have);
+
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1)
+				rerr = errno;
+			if (n <= 0)
+				break;	/* an error, or the file is shorter now */
+			have += (size_t)n;
+		}
+		if (rerr != 0) {
+			snprintf(why, whylen, "%s", strerror(rerr));
+			*damaged = false;
+			break;
+		}
+		/* A value never holds a newline: "\nend\n" ends the envelope. */
+		if ((end = memmem(buf, have, "\nend\n", 5)) != NULL) {
+			*len = (size_t)(end - buf) + 5;
+			*text = buf;
+			return true;
+		}
+		if (have > SPOOL_MAX_ENV) {
+			snprintf(why, whylen, "no end line within %d bytes", SPOOL_MAX_ENV);
+			break;
+		}
+		if (have < cap || (uint64_t)have >= (uint64_t)st->st_size) {
+			snprintf(why, whylen, "torn: no end line");
+			break;
+		}
+		want = want * 4 > SPOOL_MAX_ENV + 1 ? SPOOL_MAX_ENV + 1 : want * 4;
+	}
+	free(buf);
+	return false;
+}
+
+/* Read and check folder f's file name (ID.msg or ID.env) as an envelope of
+ * the message id; NULL with why and *damaged as read_envelope says.  The
+ * envelope's length in *len. */
+static struct qmsg *
+load_envelope(struct spool *s, enum folder f, const char *name, const char *id, struct stat *st,
+	      size_t *len, char *why, size_t whylen, bool *damaged)
+{
 	struct qmsg *m = NULL;
-	struct stat st;
-	ssize_t n = 0;
+	char *text = NULL;
 	int fd;
 
 	*damaged = false;
-	snprintf(name, sizeof(name), "%s.env", id);
 	if ((fd = openat(s->fd[f], name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1) {
-		/* A symbolic link is no envelope of ours. */
+	    fstat(fd, st) == -1) {
+		/* A symbolic link is no file of ours. */
 		*damaged = errno == ELOOP;
 		snprintf(why, whylen, "%s", strerror(errno));
 		goto out;
 	}
+	if (!read_envelope(fd, st, &text, len, why, whylen, damaged))
+		goto out;
 	*damaged = true;
-	if (!S_ISREG(st.st_mode) || st.st_size > SPOOL_MAX_ENV) {
-		snprintf(why, whylen, "not a regular file of at most %d bytes", SPOOL_MAX_ENV);
-		goto out;
-	}
-	/* One byte more than the size, to see a file that grew. */
-	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
-		snprintf(why, whylen, "out of memory");
-		*damaged = false;
-		goto out;
-	}
-	do
-		n = pread(fd, text, (size_t)st.st_size + 1, 0);
-	while (n == -1 && errno == EINTR);
-	if (n == -1) {
-		snprintf(why, whylen, "%s", strerror(errno));
-		*damaged = false;
-		goto out;
-	}
-	if ((m = spool_env_parse(text, (size_t)n, why, whylen)) == NULL)
+	if ((m = spool_env_parse(text, *len, why, whylen)) == NULL)
 		goto out;
 	if (strcmp(m->id, id) != 0 || queue_folder(m->queue) != f) {
 		snprintf(why, whylen, "envelope of %s in the %s queue", m->id,
 			 queue_name(m->queue));
-		goto bad;
+		qmsg_free(m);
+		m = NULL;
 	}
-	snprintf(name, sizeof(name), "%s.eml", id);
-	if (fstatat(s->fd[f], name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-		snprintf(why, whylen, "%s: %s", name, strerror(errno));
-		goto bad;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != m->size) {
-		snprintf(why, whylen, "%s has %jd bytes, the envelope says %" PRIu64, name,
-			 (intmax_t)st.st_size, m->size);
-		goto bad;
-	}
-	goto out;
-bad:
-	qmsg_free(m);
-	m = NULL;
 out:
 	if (fd != -1)
 		close(fd);
 	free(text);
 	return m;
+}
+
+/* The message id of folder f: ID.msg (its first envelope, then exactly
+ * size bytes) and, when there, ID.env (its current envelope, which must
+ * name the same size).  NULL with why and *damaged as read_envelope says. */
+static struct qmsg *
+load_msg(struct spool *s, enum folder f, const char *id, char *why, size_t whylen,
+	 bool *damaged)
+{
+	char name[SPOOL_ID_LEN + 5];
+	struct qmsg *m, *cur;
+	struct stat st;
+	size_t head, len;
+
+	snprintf(name, sizeof(name), "%s.msg", id);
+	if ((m = load_envelope(s, f, name, id, &st, &head, why, whylen, damaged)) == NULL)
+		return NULL;
+	if ((uint64_t)st.st_size - head != m->size) {
+		snprintf(why, whylen, "%jd bytes after an envelope of %zu, which says %" PRIu64,
+			 (intmax_t)st.st_size, head, m->size);
+		qmsg_free(m);
+		return NULL;
+	}
+	m->data_offset = head;
+	snprintf(name, sizeof(name), "%s.env", id);
+	if ((cur = load_envelope(s, f, name, id, &st, &len, why, whylen, damaged)) == NULL) {
+		if (!*damaged && errno == ENOENT && faccessat(s->fd[f], name, F_OK,
+							      AT_SYMLINK_NOFOLLOW) == -1)
+			return m;	/* never changed since its add */
+		qmsg_free(m);
+		return NULL;
+	}
+	if (len != (size_t)st.st_size || cur->size != m->size) {
+		snprintf(why, whylen, "%s: %s", name, len != (size_t)st.st_size
+						      ? "bytes after its end line"
+						      : "another size than the message's");
+		*damaged = true;
+		qmsg_free(cur);
+		qmsg_free(m);
+		return NULL;
+	}
+	cur->data_offset = m->data_offset;
+	qmsg_free(m);
+	return cur;
 }
 
 struct recovery {
@@ -1354,12 +1451,11 @@ recover_entry(struct spool *s, enum folder f, const char *name, void *arg)
 	size_t len = strlen(name);
 	char id[SPOOL_ID_LEN + 1], other[SPOOL_ID_LEN + 5], why[256];
 	struct qmsg *m;
-	struct stat st;
 	bool damaged;
 
 	if (len != SPOOL_ID_LEN + 4 || !valid_id(name, SPOOL_ID_LEN) ||
-	    (strcmp(name + SPOOL_ID_LEN, ".env") != 0 &&
-	     strcmp(name + SPOOL_ID_LEN, ".eml") != 0)) {
+	    (strcmp(name + SPOOL_ID_LEN, ".msg") != 0 &&
+	     strcmp(name + SPOOL_ID_LEN, ".env") != 0)) {
 		log_warnx("spool: %s/%s/%s: not a spool file; moved to corrupt/", s->dir,
 			  folder_names[f], name);
 		set_aside(s, f, name);
@@ -1367,17 +1463,17 @@ recover_entry(struct spool *s, enum folder f, const char *name, void *arg)
 	}
 	memcpy(id, name, SPOOL_ID_LEN);
 	id[SPOOL_ID_LEN] = '\0';
-	if (strcmp(name + SPOOL_ID_LEN, ".eml") == 0) {
-		/* Bytes without an envelope: an add that never committed, or
-		 * a remove cut short.  Neither was a queued message. */
-		snprintf(other, sizeof(other), "%s.env", id);
-		if (fstatat(s->fd[f], other, &st, AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT &&
-		    unlinkat(s->fd[f], name, 0) == 0)
-			log_notice("spool: removed %s/%s/%s, left without an envelope", s->dir,
+	if (strcmp(name + SPOOL_ID_LEN, ".env") == 0) {
+		/* An envelope without its message: a remove cut short.  With
+		 * its message, it is read with the .msg. */
+		snprintf(other, sizeof(other), "%s.msg", id);
+		if (faccessat(s->fd[f], other, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
+		    errno == ENOENT && unlinkat(s->fd[f], name, 0) == 0)
+			log_notice("spool: removed %s/%s/%s, left without its message", s->dir,
 				   folder_names[f], name);
 		return;
 	}
-	if ((m = load_env(s, f, id, why, sizeof(why), &damaged)) == NULL && !damaged) {
+	if ((m = load_msg(s, f, id, why, sizeof(why), &damaged)) == NULL && !damaged) {
 		log_warnx("spool: %s/%s/%s: %s; left in place, not loaded", s->dir,
 			  folder_names[f], name, why);
 		return;
@@ -1385,7 +1481,7 @@ recover_entry(struct spool *s, enum folder f, const char *name, void *arg)
 	if (m == NULL) {
 		log_warnx("spool: %s/%s/%s: %s; moved to corrupt/", s->dir, folder_names[f], name,
 			  why);
-		snprintf(other, sizeof(other), "%s.eml", id);
+		snprintf(other, sizeof(other), "%s.env", id);
 		set_aside(s, f, other);
 		set_aside(s, f, name);
 		return;

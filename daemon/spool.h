@@ -3,15 +3,17 @@
  *
  * spool_dir/
  *   tmp/       files being written; anything here at start is discarded
- *   outbound/  submitted messages: ID.eml (the bytes, never changed) and
- *              ID.env (envelope and per-transport state, replaced whole)
- *   inbound/   received messages waiting for the store: ID.eml and ID.env
+ *   outbound/  submitted messages: ID.msg (the envelope as first written,
+ *              then the bytes; never changed) and, once the state has
+ *              changed, ID.env (the current envelope, replaced whole)
+ *   inbound/   received messages waiting for the store: the same files
  *   corrupt/   files found torn or invalid at start, set aside
  *
- * A message is committed when its .env is renamed into its queue folder
- * after both files are durable; every later state change writes a new .env
- * and renames it over the old one.  Writes that arrive together are
- * committed together: one batch is written, then one syncfs() on the
+ * A message is committed when its .msg is renamed into its queue folder
+ * after it is durable: one new file per message, since creating a file is
+ * the dearest thing a file system does.  Every later state change writes a
+ * new .env and renames it over the old one.  Writes that arrive together
+ * are committed together: one batch is written, then one syncfs() on the
  * spool's file system, then renamed, then the folders synced, and only then
  * are the callers told (group commit).  All of it runs on the worker pool.
  *
@@ -84,7 +86,9 @@ struct qmsg {
 	char id[SPOOL_ID_LEN + 1];
 	enum spool_queue queue;
 	int64_t queued;		/* ms since the epoch */
-	uint64_t size;		/* bytes of ID.eml: set it before spool_add */
+	uint64_t size;		/* bytes of the message: set it before spool_add */
+	uint64_t data_offset;	/* where they start in ID.msg (not in the
+				 * envelope): set by spool_add and recovery */
 	char *sender;		/* "" for the null sender (NULL is written as "") */
 	char *source;		/* inbound: the transport it came from, else NULL */
 	struct qrcpt *rcpts;
@@ -122,12 +126,12 @@ long spool_recover(struct spool *s, spool_found_fn found, void *ctx, char *err,
 
 /* Commit a new message: data (len bytes, or the file src_path when data is
  * NULL — copied, not moved) and m's envelope; m->size must be the number
- * of bytes.  done(ctx, S_OK, NULL) once durable; when not, nothing is left
- * behind and error says why (valid during the call only):
+ * of bytes; sets m->data_offset.  done(ctx, S_OK, NULL) once durable; when
+ * not, nothing is left behind and error says why (valid during the call only):
  * MAPI_E_NOT_ENOUGH_DISK (disk full or quota), MAPI_E_DISK_ERROR (any
  * other I/O error, or the bytes were not m->size), MAPI_E_INVALID_PARAMETER
  * (m breaks a SPOOL_MAX_* bound), MAPI_E_NOT_ENOUGH_MEMORY. */
-void spool_add(struct spool *s, const struct qmsg *m, const void *data, size_t len,
+void spool_add(struct spool *s, struct qmsg *m, const void *data, size_t len,
 	       const char *src_path, spool_done_fn done, void *ctx);
 
 /* Replace m's envelope with its current state, durably.  Errors as for
@@ -140,8 +144,13 @@ void spool_update(struct spool *s, const struct qmsg *m, spool_done_fn done, voi
  * an error. */
 void spool_remove(struct spool *s, const struct qmsg *m, spool_done_fn done, void *ctx);
 
-/* The path of m's bytes, for a transport to read. */
+/* The path of the file holding m's bytes, for a transport to read: they
+ * start at m->data_offset and run to the end of the file. */
 int spool_data_path(const struct spool *s, const struct qmsg *m, char *buf, size_t len);
+
+/* Open path (from spool_data_path) for reading, positioned at offset: the
+ * message's first byte.  -1 with errno. */
+int spool_data_open(const char *path, uint64_t offset);
 
 /* The envelope file's text and back (exposed for tests and fuzzing).
  * The text is canonical: parse accepts exactly what format writes, so

@@ -20,6 +20,7 @@ struct store {
 struct delivery {
 	struct store *st;
 	char *path;		/* the file to copy, or NULL: data */
+	uint64_t offset;	/* from this byte of path on */
 	void *data;
 	size_t len;
 	spool_done_fn done;
@@ -62,8 +63,8 @@ deliver_work(void *arg)
 {
 	struct delivery *d = arg;
 
-	d->rc = maildir_deliver(d->st->dir, d->data, d->len, d->path, NULL, 0, d->error,
-				sizeof(d->error));
+	d->rc = maildir_deliver(d->st->dir, d->data, d->len, d->path, d->offset, NULL, 0,
+				d->error, sizeof(d->error));
 	d->err = errno;
 }
 
@@ -104,7 +105,8 @@ submit(struct store *st, struct delivery *d, spool_done_fn done, void *ctx)
 }
 
 void
-store_deliver_file(struct store *st, const char *path, spool_done_fn done, void *ctx)
+store_deliver_file(struct store *st, const char *path, uint64_t offset, spool_done_fn done,
+		   void *ctx)
 {
 	struct delivery *d = calloc(1, sizeof(*d));
 
@@ -112,6 +114,8 @@ store_deliver_file(struct store *st, const char *path, spool_done_fn done, void 
 		free(d);
 		d = NULL;
 	}
+	if (d != NULL)
+		d->offset = offset;
 	submit(st, d, done, ctx);
 }
 

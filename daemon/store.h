@@ -22,13 +22,14 @@ struct store *store_open(const char *maildir, struct worker_pool *workers, char 
 void store_close(struct store *st);
 
 /*
- * Deliver the file path (copied) into the store, durably; done(ctx, hr,
+ * Deliver the file path from byte offset on (copied) into the store, durably; done(ctx, hr,
  * error) on the loop: S_OK (error NULL), MAPI_E_NOT_ENOUGH_DISK (disk full
  * or over quota) or MAPI_E_DISK_ERROR with words.  Only when the delivery
  * cannot even be queued (out of memory) is done called before this
  * returns, with MAPI_E_NOT_ENOUGH_MEMORY.
  */
-void store_deliver_file(struct store *st, const char *path, spool_done_fn done, void *ctx);
+void store_deliver_file(struct store *st, const char *path, uint64_t offset, spool_done_fn done,
+			void *ctx);
 
 /* Deliver data (copied at once) into the store, durably; done as above. */
 void store_deliver_data(struct store *st, const void *data, size_t len, spool_done_fn done,

@@ -65,7 +65,8 @@ struct xp_ui {
 struct xp_send {
 	const struct qmsg *msg;
 	int unit;
-	const char *data_path;		/* the message's bytes */
+	const char *data_path;		/* the file of the message's bytes, */
+	uint64_t data_offset;		/* from here to its end */
 	const struct xp_ui *ui;		/* NULL: nobody to ask */
 	void (*done)(void *ctx, const struct xp_result *r);
 	void *ctx;

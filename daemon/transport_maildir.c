@@ -42,6 +42,7 @@ struct xp_maildir {
 struct send_job {
 	struct xp_maildir *xp;
 	char *data_path;
+	uint64_t data_offset;
 	void (*done)(void *ctx, const struct xp_result *r);
 	void *ctx;
 	struct xp_result r;
@@ -128,7 +129,7 @@ send_work(void *arg)
 	struct send_job *j = arg;
 	char name[NAME_MAX + 1], err[SPOOL_MAX_ERROR];
 
-	if (maildir_deliver(j->xp->deliver_to, NULL, 0, j->data_path, name, sizeof(name), err,
+	if (maildir_deliver(j->xp->deliver_to, NULL, 0, j->data_path, j->data_offset, name, sizeof(name), err,
 			    sizeof(err)) == 0) {
 		result(&j->r, XP_SENT, "delivered to %s/new/%s", j->xp->deliver_to, name);
 	} else {
@@ -173,6 +174,7 @@ maildir_send(void *arg, struct xp_send *req)
 	}
 	j->xp = xp;
 	j->done = req->done;
+	j->data_offset = req->data_offset;
 	j->ctx = req->ctx;
 	xp->refs++;
 	if (xp->deliver_to == NULL) {

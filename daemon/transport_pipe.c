@@ -536,14 +536,14 @@ high_fd(int fd)
  * with exec errors reported back) are quick enough for the loop.
  */
 static int
-spawn(struct child *c, char **argv, const char *data_path)
+spawn(struct child *c, char **argv, const char *data_path, uint64_t data_offset)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t all, none;
 	int in, p[2] = { -1, -1 }, e;
 
-	in = high_fd(open(data_path, O_RDONLY | O_CLOEXEC));
+	in = high_fd(spool_data_open(data_path, data_offset));
 	if (in == -1) {
 		result(&c->r, XP_DEFERRED, "cannot open %s: %s", data_path, strerror(errno));
 		return -1;
@@ -628,7 +628,7 @@ pipe_send(void *arg, struct xp_send *req)
 	    (c->prog = strdup(argv[0])) == NULL)
 		result(&c->r, XP_DEFERRED, "out of memory");
 	else
-		spawn(c, argv, req->data_path);
+		spawn(c, argv, req->data_path, req->data_offset);
 	free_argv(argv);
 
 	c->next = xp->children;

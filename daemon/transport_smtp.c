@@ -106,6 +106,7 @@ struct job {
 	struct reply *rcpt_replies;	/* one per recipient, in RCPT order */
 	struct curl_slist *rcpt_list;
 	char *data_path;
+	uint64_t data_offset;
 	void (*done)(void *ctx, const struct xp_result *r);
 	void *ctx;
 
@@ -481,6 +482,7 @@ job_new(struct xp_smtp *xp, const struct xp_send *req)
 	j->ctx = req->ctx;
 	j->state = JOB_QUEUED;
 	memcpy(j->id, m->id, sizeof(j->id));
+	j->data_offset = req->data_offset;
 	for (size_t i = 0; i < m->n_rcpts; i++)
 		n += m->rcpts[i].unit == req->unit;
 	if ((j->rcpts = calloc(n + 1, sizeof(*j->rcpts))) == NULL ||
@@ -816,7 +818,7 @@ job_start(struct job *j)
 		job_answer_later(j);
 		return;
 	}
-	if ((j->fd = open(j->data_path, O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((j->fd = spool_data_open(j->data_path, j->data_offset)) == -1) {
 		result(&j->r, XP_DEFERRED, "cannot open %s: %s", j->data_path, strerror(errno));
 		job_answer_later(j);
 		return;

@@ -179,7 +179,7 @@ START_TEST(torn_file_set_aside)
 	write_script();
 	submit_and_kill(N, acked);
 	snprintf(cmd, sizeof(cmd),
-		 "f=$(ls %s/spool/outbound/*.env | head -n 1) && head -c 40 \"$f\" > \"$f.x\" && "
+		 "f=$(ls %s/spool/outbound/*.msg | head -n 1) && head -c 40 \"$f\" > \"$f.x\" && "
 		 "mv \"$f.x\" \"$f\"",
 		 d.dir);
 	ck_assert_int_eq(system(cmd), 0);
@@ -188,7 +188,7 @@ START_TEST(torn_file_set_aside)
 	for (int i = 0; i < N; i++)
 		delivered += count[i];
 	ck_assert_int_eq(delivered, N - 1);
-	snprintf(cmd, sizeof(cmd), "ls %s/spool/corrupt | grep -q env", d.dir);
+	snprintf(cmd, sizeof(cmd), "ls %s/spool/corrupt | grep -q msg", d.dir);
 	ck_assert_int_eq(system(cmd), 0);
 	out = harness_log(&d);
 	ck_assert_ptr_nonnull(strstr(out, "corrupt"));

@@ -117,7 +117,7 @@ START_TEST(deliver_data)
 	size_t len;
 	char *got;
 
-	ck_assert_msg(maildir_deliver(md, msg, strlen(msg), NULL, name, sizeof(name), err,
+	ck_assert_msg(maildir_deliver(md, msg, strlen(msg), NULL, 0, name, sizeof(name), err,
 				      sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(regcomp(&re, "^[0-9]+\\.M[0-9]{6}P[0-9]+Q[0-9]+\\.[A-Za-z0-9._-]+$",
 				 REG_EXTENDED | REG_NOSUB), 0);
@@ -139,7 +139,7 @@ START_TEST(deliver_empty)
 	char name[NAME_MAX + 1], err[256], path[PATH_MAX];
 	struct stat st;
 
-	ck_assert_msg(maildir_deliver(md, "", 0, NULL, name, sizeof(name), err, sizeof(err)) ==
+	ck_assert_msg(maildir_deliver(md, "", 0, NULL, 0, name, sizeof(name), err, sizeof(err)) ==
 		      0, "%s", err);
 	pathf(path, "%s/new/%s", md, name);
 	ck_assert_int_eq(stat(path, &st), 0);
@@ -157,7 +157,7 @@ START_TEST(deliver_file)
 		data[i] = (char)(i * 7 + i / 251);
 	pathf(src, "%s/src.eml", dir);
 	spit(src, data, big);
-	ck_assert_msg(maildir_deliver(md, NULL, 0, src, name, sizeof(name), err, sizeof(err)) ==
+	ck_assert_msg(maildir_deliver(md, NULL, 0, src, 0, name, sizeof(name), err, sizeof(err)) ==
 		      0, "%s", err);
 	pathf(path, "%s/new/%s", md, name);
 	got = slurp(path, &len);
@@ -177,7 +177,7 @@ START_TEST(unique_names)
 	char names[N][NAME_MAX + 1], err[256];
 
 	for (int i = 0; i < N; i++)
-		ck_assert_msg(maildir_deliver(md, "x", 1, NULL, names[i], sizeof(names[i]), err,
+		ck_assert_msg(maildir_deliver(md, "x", 1, NULL, 0, names[i], sizeof(names[i]), err,
 					      sizeof(err)) == 0, "%s", err);
 	for (int i = 0; i < N; i++)
 		for (int j = i + 1; j < N; j++)
@@ -193,7 +193,7 @@ START_TEST(missing_source)
 
 	pathf(src, "%s/nonexistent", dir);
 	errno = 0;
-	ck_assert_int_eq(maildir_deliver(md, NULL, 0, src, NULL, 0, err, sizeof(err)), -1);
+	ck_assert_int_eq(maildir_deliver(md, NULL, 0, src, 0, NULL, 0, err, sizeof(err)), -1);
 	ck_assert_int_eq(errno, ENOENT);
 	ck_assert_ptr_nonnull(strstr(err, "nonexistent"));
 	ck_assert_uint_eq(count("new"), 0);
@@ -207,7 +207,7 @@ START_TEST(unreadable_source)
 {
 	char err[256] = "";
 
-	ck_assert_int_eq(maildir_deliver(md, NULL, 0, dir, NULL, 0, err, sizeof(err)), -1);
+	ck_assert_int_eq(maildir_deliver(md, NULL, 0, dir, 0, NULL, 0, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "cannot copy") != NULL, "%s", err);
 	ck_assert_uint_eq(count("new"), 0);
 	ck_assert_uint_eq(count("tmp"), 0);
@@ -222,7 +222,7 @@ START_TEST(rename_fails)
 	pathf(path, "%s/new", md);
 	ck_assert_int_eq(rmdir(path), 0);
 	spit(path, "", 0);
-	ck_assert_int_eq(maildir_deliver(md, "x", 1, NULL, NULL, 0, err, sizeof(err)), -1);
+	ck_assert_int_eq(maildir_deliver(md, "x", 1, NULL, 0, NULL, 0, err, sizeof(err)), -1);
 	ck_assert_int_eq(errno, ENOTDIR);
 	ck_assert_msg(strstr(err, "new/") != NULL, "%s", err);
 	ck_assert_uint_eq(count("tmp"), 0);
@@ -234,7 +234,7 @@ START_TEST(no_maildir)
 	char err[256] = "", path[PATH_MAX];
 
 	pathf(path, "%s/absent", dir);
-	ck_assert_int_eq(maildir_deliver(path, "x", 1, NULL, NULL, 0, err, sizeof(err)), -1);
+	ck_assert_int_eq(maildir_deliver(path, "x", 1, NULL, 0, NULL, 0, err, sizeof(err)), -1);
 	ck_assert_int_eq(errno, ENOENT);
 	ck_assert_str_ne(err, "");
 }

@@ -29,6 +29,7 @@
 
 #define ID1 "0190a1b2c3d400001234"
 #define ID2 "0190a1b2c3d400015678"
+#define ID3 "0190a1b2c3d40002abcd"
 
 /* ---- Helpers ---- */
 
@@ -666,15 +667,21 @@ write_file(const char *path, const char *data, size_t len)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
+/* m's bytes as a transport reads them: its file from data_offset on. */
 static char *
-read_file(const char *path, size_t *len)
+read_data(const struct qmsg *m, size_t *len)
 {
-	FILE *f = fopen(path, "r");
-	char *buf = malloc(1 << 20);
+	char path[256], *buf = malloc(1 << 20);
+	ssize_t n;
+	int fd;
 
-	ck_assert_ptr_nonnull(f);
-	*len = fread(buf, 1, 1 << 20, f);
-	fclose(f);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(spool_data_path(sp, m, path, sizeof(path)), 0);
+	ck_assert_int_ne(fd = spool_data_open(path, m->data_offset), -1);
+	*len = 0;
+	while ((n = read(fd, buf + *len, (1 << 20) - *len)) > 0)
+		*len += (size_t)n;
+	close(fd);
 	return buf;
 }
 
@@ -738,12 +745,15 @@ START_TEST(add_then_recover)
 	char path[256], *data;
 	size_t len;
 
-	ck_assert_uint_eq(count_files("outbound"), 2);
+	/* One file per message until its state changes: ID.msg. */
+	ck_assert_uint_eq(count_files("outbound"), 1);
+	ck_assert(file_exists("outbound", ID1 ".msg"));
 	ck_assert_uint_eq(count_files("tmp"), 0);
+	ck_assert_uint_gt(m->data_offset, 0);
 	ck_assert_int_eq(restart(), 1);
 	assert_same(found[0], m);
-	ck_assert_int_eq(spool_data_path(sp, found[0], path, sizeof(path)), 0);
-	data = read_file(path, &len);
+	ck_assert_uint_eq(found[0]->data_offset, m->data_offset);
+	data = read_data(found[0], &len);
 	ck_assert_uint_eq(len, sizeof(msg_bytes));
 	ck_assert_mem_eq(data, msg_bytes, len);
 	ck_assert_int_eq(spool_data_path(sp, found[0], path, 10), -1);
@@ -790,7 +800,7 @@ START_TEST(remove_then_recover)
 	ck_assert_msg(r[1].hr == S_OK, "%s", r[1].error);
 	ck_assert_int_eq(restart(), 1);
 	ck_assert_str_eq(found[0]->id, ID2);
-	ck_assert(!file_exists("outbound", ID1 ".eml"));
+	ck_assert(!file_exists("outbound", ID1 ".msg"));
 	free_found();
 	qmsg_free(m);
 	qmsg_free(keep);
@@ -825,7 +835,7 @@ START_TEST(inbound_queue)
 	spool_add(sp, m, "hi", 2, NULL, on_done, &r);
 	wait_all(&r, 1);
 	ck_assert_msg(r.hr == S_OK, "%s", r.error);
-	ck_assert(file_exists("inbound", ID1 ".env"));
+	ck_assert(file_exists("inbound", ID1 ".msg"));
 	ck_assert_uint_eq(count_files("outbound"), 0);
 	ck_assert_int_eq(restart(), 1);
 	assert_same(found[0], m);
@@ -903,27 +913,45 @@ START_TEST(submit_from_done)
 }
 END_TEST
 
+/* Update m durably (its state now lives in ID.env). */
+static void
+update_one(struct qmsg *m)
+{
+	struct result r = { 0 };
+
+	m->units[0].attempts++;
+	spool_update(sp, m, on_done, &r);
+	wait_all(&r, 1);
+	ck_assert_msg(r.hr == S_OK, "%s", r.error);
+}
+
 START_TEST(torn_envelope_set_aside)
 {
-	struct qmsg *a = add_one(ID1), *b = add_one(ID2);
+	struct qmsg *a = add_one(ID1), *b = add_one(ID2), *c = add_one(ID3);
 	char path[256];
 	struct stat st;
 
+	/* Lose the end line, as a crash in the middle of a write would: of
+	 * ID1's current envelope, and of ID3's first one, in its .msg. */
+	update_one(a);
 	snprintf(path, sizeof(path), "%s/outbound/%s.env", spooldir, ID1);
 	ck_assert_int_eq(stat(path, &st), 0);
-	/* Lose the end line, as a crash in the middle of a write would. */
 	ck_assert_int_eq(truncate(path, st.st_size - 4), 0);
+	snprintf(path, sizeof(path), "%s/outbound/%s.msg", spooldir, ID3);
+	ck_assert_int_eq(truncate(path, (off_t)c->data_offset - 2), 0);
 	ck_assert_int_eq(restart(), 1);
 	ck_assert_str_eq(found[0]->id, ID2);
 	ck_assert(file_exists("corrupt", ID1 ".env"));
-	ck_assert(file_exists("corrupt", ID1 ".eml"));
-	ck_assert_uint_eq(count_files("outbound"), 2);
+	ck_assert(file_exists("corrupt", ID1 ".msg"));
+	ck_assert(file_exists("corrupt", ID3 ".msg"));
+	ck_assert_uint_eq(count_files("outbound"), 1);
 	/* Once set aside, it stays aside. */
 	ck_assert_int_eq(restart(), 1);
-	ck_assert_uint_eq(count_files("corrupt"), 2);
+	ck_assert_uint_eq(count_files("corrupt"), 3);
 	free_found();
 	qmsg_free(a);
 	qmsg_free(b);
+	qmsg_free(c);
 }
 END_TEST
 
@@ -933,74 +961,83 @@ START_TEST(bad_data_set_aside)
 	char path[256];
 	FILE *f;
 
-	/* One message's bytes grew, the other's are gone. */
-	snprintf(path, sizeof(path), "%s/outbound/%s.eml", spooldir, ID1);
+	/* One message's bytes grew; the other's envelope says another size. */
+	snprintf(path, sizeof(path), "%s/outbound/%s.msg", spooldir, ID1);
 	ck_assert_ptr_nonnull(f = fopen(path, "a"));
 	fputc('x', f);
 	fclose(f);
-	snprintf(path, sizeof(path), "%s/outbound/%s.eml", spooldir, ID2);
-	ck_assert_int_eq(unlink(path), 0);
+	b->size++;
+	update_one(b);
 	ck_assert_int_eq(restart(), 0);
 	ck_assert_uint_eq(count_files("outbound"), 0);
-	ck_assert(file_exists("corrupt", ID1 ".eml"));
-	ck_assert(file_exists("corrupt", ID1 ".env"));
+	ck_assert(file_exists("corrupt", ID1 ".msg"));
+	ck_assert(file_exists("corrupt", ID2 ".msg"));
 	ck_assert(file_exists("corrupt", ID2 ".env"));
 	qmsg_free(a);
 	qmsg_free(b);
 }
 END_TEST
 
-/* An envelope in the wrong folder, or under another message's name. */
+/* A message in the wrong folder, or under another message's name. */
 START_TEST(misplaced_envelope_set_aside)
 {
-	struct qmsg *a = add_one(ID1);
+	struct qmsg *a = add_one(ID1), *b = add_one(ID2);
 	char from[256], to[256];
 
-	snprintf(from, sizeof(from), "%s/outbound/%s.env", spooldir, ID1);
-	snprintf(to, sizeof(to), "%s/inbound/%s.env", spooldir, ID1);
+	snprintf(from, sizeof(from), "%s/outbound/%s.msg", spooldir, ID1);
+	snprintf(to, sizeof(to), "%s/inbound/%s.msg", spooldir, ID1);
 	ck_assert_int_eq(rename(from, to), 0);
-	snprintf(from, sizeof(from), "%s/outbound/%s.eml", spooldir, ID1);
-	snprintf(to, sizeof(to), "%s/inbound/%s.eml", spooldir, ID1);
+	snprintf(from, sizeof(from), "%s/outbound/%s.msg", spooldir, ID2);
+	snprintf(to, sizeof(to), "%s/outbound/%s.msg", spooldir, ID3);
 	ck_assert_int_eq(rename(from, to), 0);
 	ck_assert_int_eq(restart(), 0);
-	ck_assert(file_exists("corrupt", ID1 ".env"));
+	ck_assert(file_exists("corrupt", ID1 ".msg"));
+	ck_assert(file_exists("corrupt", ID3 ".msg"));
 	qmsg_free(a);
+	qmsg_free(b);
 }
 END_TEST
 
 START_TEST(leftovers_removed)
 {
-	struct qmsg *a = add_one(ID1);
+	struct qmsg *a = add_one(ID1), *b = add_one(ID2);
 	char path[256];
 
-	/* An add cut before its commit, a remove cut in the middle. */
-	snprintf(path, sizeof(path), "%s/outbound/%s.eml", spooldir, ID2);
-	write_file(path, "partial", 7);
-	snprintf(path, sizeof(path), "%s/tmp/%s.eml", spooldir, ID2);
+	/* A remove cut between its unlinks leaves the envelope alone. */
+	update_one(b);
+	snprintf(path, sizeof(path), "%s/outbound/%s.msg", spooldir, ID2);
+	ck_assert_int_eq(unlink(path), 0);
+	/* Adds and updates cut before their commit. */
+	snprintf(path, sizeof(path), "%s/tmp/%s.msg", spooldir, ID3);
 	write_file(path, "partial", 7);
 	snprintf(path, sizeof(path), "%s/tmp/%s.env.3", spooldir, ID2);
 	write_file(path, "mapispool-envelope 1\n", 21);
 	snprintf(path, sizeof(path), "%s/outbound/notes.txt", spooldir);
 	write_file(path, "?", 1);
-	/* Not ours either: an envelope that is a symbolic link. */
-	snprintf(path, sizeof(path), "%s/outbound/0190a1b2c3d400020000.env", spooldir);
+	/* Not ours either: a message that is a symbolic link, and a file
+	 * of an older layout. */
+	snprintf(path, sizeof(path), "%s/outbound/0190a1b2c3d400020000.msg", spooldir);
 	ck_assert_int_eq(symlink("/etc/passwd", path), 0);
+	snprintf(path, sizeof(path), "%s/outbound/%s.eml", spooldir, ID3);
+	write_file(path, "old", 3);
 	ck_assert_int_eq(restart(), 1);
 	ck_assert_str_eq(found[0]->id, ID1);
-	ck_assert(!file_exists("outbound", ID2 ".eml"));
+	ck_assert(!file_exists("outbound", ID2 ".env"));
 	ck_assert_uint_eq(count_files("tmp"), 0);
-	ck_assert_uint_eq(count_files("outbound"), 2);
+	ck_assert_uint_eq(count_files("outbound"), 1);
 	ck_assert(file_exists("corrupt", "notes.txt"));
-	ck_assert(file_exists("corrupt", "0190a1b2c3d400020000.env"));
+	ck_assert(file_exists("corrupt", "0190a1b2c3d400020000.msg"));
+	ck_assert(file_exists("corrupt", ID3 ".eml"));
 	free_found();
 	qmsg_free(a);
+	qmsg_free(b);
 }
 END_TEST
 
 START_TEST(copy_from_file)
 {
 	struct qmsg *m = sample(ID1, 0), *bad = sample(ID2, 5);
-	char src[256], path[256], *data, big[100000];
+	char src[256], *data, big[100000];
 	struct result r[2] = { 0 };
 	size_t len;
 
@@ -1018,8 +1055,7 @@ START_TEST(copy_from_file)
 	ck_assert_ptr_nonnull(strstr(r[1].error, "100000 bytes, not 5"));
 	ck_assert_int_eq(access(src, F_OK), 0);		/* copied, not moved */
 	ck_assert_int_eq(restart(), 1);
-	ck_assert_int_eq(spool_data_path(sp, found[0], path, sizeof(path)), 0);
-	data = read_file(path, &len);
+	data = read_data(found[0], &len);
 	ck_assert_uint_eq(len, sizeof(big));
 	ck_assert_mem_eq(data, big, len);
 	ck_assert_uint_eq(count_files("tmp"), 0);
@@ -1106,9 +1142,9 @@ child_write_limit(rlim_t limit, size_t big_len, const char *sender)
 		failed = 3;
 	else if (r[1].hr != S_OK)
 		failed = 4;
-	else if (file_exists("outbound", ID1 ".eml") || file_exists("outbound", ID1 ".env"))
+	else if (file_exists("outbound", ID1 ".msg") || file_exists("outbound", ID1 ".env"))
 		failed = 5;
-	else if (!file_exists("outbound", ID2 ".env") || count_files("tmp") != 0)
+	else if (!file_exists("outbound", ID2 ".msg") || count_files("tmp") != 0)
 		failed = 6;
 	close_spool();
 	qmsg_free(big);

@@ -389,7 +389,7 @@ open_pickup(struct fetch *f, int n)
 	ck_assert_msg(xp != NULL, "%s", err);
 	for (int i = 0; i < n; i++) {
 		snprintf(text, sizeof(text), "message %d", i);
-		ck_assert_msg(maildir_deliver(in, text, strlen(text), NULL, NULL, 0, err,
+		ck_assert_msg(maildir_deliver(in, text, strlen(text), NULL, 0, NULL, 0, err,
 					      sizeof(err)) == 0, "%s", err);
 	}
 	pathf(path, "%s/new/.hidden", in);
