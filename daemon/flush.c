@@ -387,7 +387,7 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 			if (name != NULL) {
 				log_notice("message %s: declined by %s, passed to %s", m->id,
 					   j->x->tc->name, name);
-				free(u->transport);
+				qmsg_release(m, u->transport);
 				u->transport = name;
 				u->state = UNIT_QUEUED;
 				u->attempts = 0;
@@ -685,6 +685,8 @@ job_imported(void *ctx, HRESULT hr, const char *error)
 	struct importing *im = ctx;
 	struct fjob *j = im->j;
 
+	if (SUCCEEDED(hr))
+		im->m = qmsg_pack(im->m);
 	if (SUCCEEDED(hr) && queue_insert(j->x->sp->queue, im->m) == 0) {
 		j->received++;
 		log_info("message %s: received by %s", im->m->id, j->x->tc->name);

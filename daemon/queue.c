@@ -13,19 +13,15 @@
 
 #include "queue.h"
 
-struct qnode {
-	struct qmsg *m;
-	struct qnode *prev, *next;	/* queue order */
-	struct qnode *chain;		/* hash bucket */
-};
-
+/* The links live in each qmsg (q_prev, q_next: queue order; q_chain: hash
+ * bucket), so a queued message costs no allocation of the queue's own. */
 struct qlist {
-	struct qnode *head, *tail;
+	struct qmsg *head, *tail;
 	size_t n;
 };
 
 struct queue {
-	struct qnode **buckets;
+	struct qmsg **buckets;
 	size_t nbuckets;		/* a power of two */
 	size_t n;
 	struct qlist lists[2];		/* by enum spool_queue */
@@ -63,45 +59,44 @@ queue_free(struct queue *q)
 	if (q == NULL)
 		return;
 	for (int w = 0; w < 2; w++) {
-		struct qnode *n = q->lists[w].head, *next;
+		struct qmsg *m = q->lists[w].head, *next;
 
-		for (; n != NULL; n = next) {
-			next = n->next;
-			qmsg_free(n->m);
-			free(n);
+		for (; m != NULL; m = next) {
+			next = m->q_next;
+			qmsg_free(m);
 		}
 	}
 	free(q->buckets);
 	free(q);
 }
 
-static struct qnode *
-node_find(const struct queue *q, const char *id)
+struct qmsg *
+queue_find(const struct queue *q, const char *id)
 {
-	struct qnode *n = q->buckets[id_hash(id) & (q->nbuckets - 1)];
+	struct qmsg *m = q->buckets[id_hash(id) & (q->nbuckets - 1)];
 
-	while (n != NULL && strcmp(n->m->id, id) != 0)
-		n = n->chain;
-	return n;
+	while (m != NULL && strcmp(m->id, id) != 0)
+		m = m->q_chain;
+	return m;
 }
 
 static void
 rehash(struct queue *q)
 {
 	size_t nb = q->nbuckets * 2;
-	struct qnode **b = calloc(nb, sizeof(*b));
+	struct qmsg **b = calloc(nb, sizeof(*b));
 
 	if (b == NULL)
 		return; /* keep the smaller table: slower, still right */
 	for (size_t i = 0; i < q->nbuckets; i++) {
-		struct qnode *n = q->buckets[i], *next;
+		struct qmsg *m = q->buckets[i], *next;
 
-		for (; n != NULL; n = next) {
-			size_t h = id_hash(n->m->id) & (nb - 1);
+		for (; m != NULL; m = next) {
+			size_t h = id_hash(m->id) & (nb - 1);
 
-			next = n->chain;
-			n->chain = b[h];
-			b[h] = n;
+			next = m->q_chain;
+			m->q_chain = b[h];
+			b[h] = m;
 		}
 	}
 	free(q->buckets);
@@ -113,68 +108,58 @@ int
 queue_insert(struct queue *q, struct qmsg *m)
 {
 	struct qlist *l = &q->lists[m->queue];
-	struct qnode *n, *at;
+	struct qmsg *at;
 	size_t h;
 
-	if (node_find(q, m->id) != NULL || (n = calloc(1, sizeof(*n))) == NULL)
+	if (queue_find(q, m->id) != NULL)
 		return -1;
-	n->m = m;
-	if (q->n >= q->nbuckets)
+	/* Two messages a bucket on average: 4 bytes of table per message. */
+	if (q->n >= 2 * q->nbuckets)
 		rehash(q);
 	h = id_hash(m->id) & (q->nbuckets - 1);
-	n->chain = q->buckets[h];
-	q->buckets[h] = n;
+	m->q_chain = q->buckets[h];
+	q->buckets[h] = m;
 	q->n++;
 
-	for (at = l->tail; at != NULL && strcmp(at->m->id, m->id) > 0; at = at->prev)
+	for (at = l->tail; at != NULL && strcmp(at->id, m->id) > 0; at = at->q_prev)
 		;
 	/* insert after `at` (NULL: at the head) */
-	n->prev = at;
-	n->next = at ? at->next : l->head;
-	if (n->next)
-		n->next->prev = n;
+	m->q_prev = at;
+	m->q_next = at ? at->q_next : l->head;
+	if (m->q_next)
+		m->q_next->q_prev = m;
 	else
-		l->tail = n;
+		l->tail = m;
 	if (at)
-		at->next = n;
+		at->q_next = m;
 	else
-		l->head = n;
+		l->head = m;
 	l->n++;
 	return 0;
-}
-
-struct qmsg *
-queue_find(const struct queue *q, const char *id)
-{
-	struct qnode *n = node_find(q, id);
-
-	return n ? n->m : NULL;
 }
 
 void
 queue_delete(struct queue *q, struct qmsg *m)
 {
 	struct qlist *l = &q->lists[m->queue];
-	struct qnode **pp = &q->buckets[id_hash(m->id) & (q->nbuckets - 1)];
-	struct qnode *n;
+	struct qmsg **pp = &q->buckets[id_hash(m->id) & (q->nbuckets - 1)];
 
-	while (*pp != NULL && (*pp)->m != m)
-		pp = &(*pp)->chain;
-	if ((n = *pp) == NULL)
+	while (*pp != NULL && *pp != m)
+		pp = &(*pp)->q_chain;
+	if (*pp == NULL)
 		return;
-	*pp = n->chain;
-	if (n->prev)
-		n->prev->next = n->next;
+	*pp = m->q_chain;
+	if (m->q_prev)
+		m->q_prev->q_next = m->q_next;
 	else
-		l->head = n->next;
-	if (n->next)
-		n->next->prev = n->prev;
+		l->head = m->q_next;
+	if (m->q_next)
+		m->q_next->q_prev = m->q_prev;
 	else
-		l->tail = n->prev;
+		l->tail = m->q_prev;
 	l->n--;
 	q->n--;
 	qmsg_free(m);
-	free(n);
 }
 
 size_t
@@ -186,27 +171,26 @@ queue_count(const struct queue *q, enum spool_queue which)
 struct qmsg *
 queue_first(const struct queue *q, enum spool_queue which)
 {
-	return q->lists[which].head ? q->lists[which].head->m : NULL;
+	return q->lists[which].head;
 }
 
 struct qmsg *
 queue_next(const struct queue *q, const struct qmsg *m)
 {
-	struct qnode *n = node_find(q, m->id);
-
-	return n && n->next ? n->next->m : NULL;
+	(void)q;
+	return m->q_next;
 }
 
 struct qmsg *
 queue_after(const struct queue *q, enum spool_queue which, const char *id)
 {
-	struct qnode *n = node_find(q, id);
+	struct qmsg *m = queue_find(q, id);
 
-	if (n != NULL && n->m->queue == which)
-		return n->next ? n->next->m : NULL;
+	if (m != NULL && m->queue == which)
+		return m->q_next;
 	/* The cursor's message is gone: find its place. */
-	for (n = q->lists[which].head; n != NULL; n = n->next)
-		if (strcmp(n->m->id, id) > 0)
-			return n->m;
+	for (m = q->lists[which].head; m != NULL; m = m->q_next)
+		if (strcmp(m->id, id) > 0)
+			return m;
 	return NULL;
 }

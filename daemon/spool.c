@@ -117,24 +117,100 @@ qmsg_new(void)
 	return calloc(1, sizeof(struct qmsg));
 }
 
+static bool
+qmsg_owns(const struct qmsg *m, const void *p)
+{
+	const char *c = p, *b = (const char *)m;
+
+	return m->packed_len > 0 && c >= b && c < b + m->packed_len;
+}
+
+void
+qmsg_release(const struct qmsg *m, void *p)
+{
+	if (!qmsg_owns(m, p))
+		free(p);
+}
+
 void
 qmsg_free(struct qmsg *m)
 {
 	if (m == NULL)
 		return;
 	for (size_t i = 0; i < m->n_rcpts; i++) {
-		free(m->rcpts[i].address);
-		free(m->rcpts[i].addrtype);
+		qmsg_release(m, m->rcpts[i].address);
+		qmsg_release(m, m->rcpts[i].addrtype);
 	}
 	for (size_t i = 0; i < m->n_units; i++) {
-		free(m->units[i].transport);
+		qmsg_release(m, m->units[i].transport);
 		free(m->units[i].last_error);
 	}
-	free(m->rcpts);
-	free(m->units);
-	free(m->sender);
-	free(m->source);
+	qmsg_release(m, m->rcpts);
+	qmsg_release(m, m->units);
+	qmsg_release(m, m->sender);
+	qmsg_release(m, m->source);
 	free(m);
+}
+
+/* Bytes of s with its NUL, or none for NULL. */
+static size_t
+str_size(const char *s)
+{
+	return s != NULL ? strlen(s) + 1 : 0;
+}
+
+/* Copy s to *at, advancing it; NULL stays NULL. */
+static char *
+put_str(char **at, const char *s)
+{
+	size_t n = str_size(s);
+	char *p = *at;
+
+	if (s == NULL)
+		return NULL;
+	memcpy(p, s, n);
+	*at += n;
+	return p;
+}
+
+struct qmsg *
+qmsg_pack(struct qmsg *m)
+{
+	size_t len = sizeof(*m), strings = str_size(m->sender) + str_size(m->source);
+	struct qmsg *p;
+	char *at;
+
+	/* struct, then the arrays (pointer-aligned, as the struct's size is),
+	 * then the strings. */
+	len += m->n_rcpts * sizeof(*m->rcpts) + m->n_units * sizeof(*m->units);
+	for (size_t i = 0; i < m->n_rcpts; i++)
+		strings += str_size(m->rcpts[i].address) + str_size(m->rcpts[i].addrtype);
+	for (size_t i = 0; i < m->n_units; i++)
+		strings += str_size(m->units[i].transport);
+	if (len + strings > UINT32_MAX || (p = malloc(len + strings)) == NULL)
+		return m;
+	*p = *m;
+	p->packed_len = (uint32_t)(len + strings);
+	p->q_prev = p->q_next = p->q_chain = NULL;
+	p->rcpts = m->n_rcpts > 0 ? (struct qrcpt *)(p + 1) : NULL;
+	p->units = m->n_units > 0 ? (struct qunit *)((char *)(p + 1) +
+						     m->n_rcpts * sizeof(*m->rcpts)) : NULL;
+	at = (char *)p + len;
+	p->sender = put_str(&at, m->sender);
+	p->source = put_str(&at, m->source);
+	for (size_t i = 0; i < m->n_rcpts; i++) {
+		p->rcpts[i] = m->rcpts[i];
+		p->rcpts[i].address = put_str(&at, m->rcpts[i].address);
+		p->rcpts[i].addrtype = put_str(&at, m->rcpts[i].addrtype);
+	}
+	for (size_t i = 0; i < m->n_units; i++) {
+		p->units[i] = m->units[i];
+		p->units[i].transport = put_str(&at, m->units[i].transport);
+		/* The last error changes: it moves over, malloc'd as it was. */
+		m->units[i].last_error = NULL;
+	}
+	qmsg_free(m);
+	return p;
 }
 
 /* strdup that keeps NULL; false when out of memory. */

@@ -60,14 +60,15 @@ enum unit_state {
 	UNIT_FAILED,		/* permanently failed; a report went to the store */
 };
 
-/* One transport's share of a message. */
+/* One transport's share of a message.  (Fields ordered for size: a
+ * queue may hold millions.) */
 struct qunit {
 	char *transport;	/* the transport's configured name */
+	int64_t next_attempt;	/* ms since the epoch; 0: now */
+	char *last_error;	/* NULL when none; always malloc'd on its own */
+	unsigned attempts;
 	enum unit_state state;
 	bool held;		/* queue.hold: not attempted until released */
-	unsigned attempts;
-	int64_t next_attempt;	/* ms since the epoch; 0: now */
-	char *last_error;	/* NULL when none */
 	/* not stored: */
 	bool in_flight;		/* a transport has it now */
 	bool warned;		/* a delay notice went out (after a restart,
@@ -81,7 +82,16 @@ struct qrcpt {
 	int unit;		/* index in units; -1: no transport took it */
 };
 
-/* A queued message as the daemon keeps it in memory and on disk. */
+/*
+ * A queued message as the daemon keeps it in memory and on disk.
+ *
+ * Memory: a message the queue holds is packed (qmsg_pack): one block with
+ * the struct, its rcpts and units and every string but the units' last
+ * errors, so that a million queued messages cost one allocation each.
+ * The strings and arrays of a packed message are not to be freed or
+ * reallocated on their own: replace a string with qmsg_release on the
+ * old one.  Unpacked, every pointer is malloc'd on its own.
+ */
 struct qmsg {
 	char id[SPOOL_ID_LEN + 1];
 	enum spool_queue queue;
@@ -92,9 +102,12 @@ struct qmsg {
 	char *sender;		/* "" for the null sender (NULL is written as "") */
 	char *source;		/* inbound: the transport it came from, else NULL */
 	struct qrcpt *rcpts;
-	size_t n_rcpts;
 	struct qunit *units;
-	size_t n_units;
+	uint32_t n_rcpts;	/* at most SPOOL_MAX_RCPTS */
+	uint32_t n_units;	/* at most SPOOL_MAX_UNITS */
+	uint32_t packed_len;	/* bytes of the packed block; 0: not packed */
+	/* queue.c's links; not copied by qmsg_dup */
+	struct qmsg *q_prev, *q_next, *q_chain;
 };
 
 struct spool;
@@ -164,8 +177,15 @@ struct qmsg *spool_env_parse(const char *text, size_t len, char *err, size_t err
 unsigned long spool_batches(const struct spool *s);
 
 struct qmsg *qmsg_new(void);
-struct qmsg *qmsg_dup(const struct qmsg *m);	/* deep; NULL if out of memory */
+struct qmsg *qmsg_dup(const struct qmsg *m);	/* deep, unpacked; NULL if out of memory */
 void qmsg_free(struct qmsg *m);
+
+/* m as one block (see struct qmsg): m is freed and the packed copy
+ * returned, or, out of memory, m itself, unpacked but whole. */
+struct qmsg *qmsg_pack(struct qmsg *m);
+
+/* Free p, a string or array of m, unless it lives in m's packed block. */
+void qmsg_release(const struct qmsg *m, void *p);
 
 /* The index of transport's unit in m, -1 if none. */
 int spool_unit_find(const struct qmsg *m, const char *transport);

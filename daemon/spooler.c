@@ -369,7 +369,7 @@ recovered(void *ctx, struct qmsg *m)
 		f->m = p;
 		f->cap = cap;
 	}
-	f->m[f->n++] = m;
+	f->m[f->n++] = qmsg_pack(m);
 }
 
 static int
@@ -631,6 +631,7 @@ submit_committed(void *ctx, HRESULT hr, const char *error)
 		free(st);
 		return;
 	}
+	st->m = qmsg_pack(st->m);
 	if (queue_insert(sp->queue, st->m) == -1) {
 		st->reply(st->ctx, MAPI_E_NOT_ENOUGH_MEMORY, NULL, "out of memory");
 		qmsg_free(st->m);
@@ -638,7 +639,7 @@ submit_committed(void *ctx, HRESULT hr, const char *error)
 		return;
 	}
 	log_info("message %s: queued, %zu bytes from <%s> to %zu recipient%s", st->m->id,
-		 (size_t)st->m->size, st->m->sender, st->m->n_rcpts,
+		 (size_t)st->m->size, st->m->sender, (size_t)st->m->n_rcpts,
 		 st->m->n_rcpts == 1 ? "" : "s");
 	if (st->undeliverable > 0)
 		flush_report(sp, st->m, -1, "5.1.1", "no transport handles this address type",
@@ -1477,7 +1478,7 @@ reroute_orphans(struct spooler *sp)
 				snprintf(why, sizeof(why), "transport %s removed by a reload; "
 					 "re-routed to %s", u->transport, name);
 				log_notice("message %s: %s", m->id, why);
-				free(u->transport);
+				qmsg_release(m, u->transport);
 				u->transport = name;
 				u->next_attempt = 0;
 				to->generation++;

@@ -90,6 +90,47 @@ assert_same(const struct qmsg *a, const struct qmsg *b)
 	free(tb);
 }
 
+/* ---- Packed messages ---- */
+
+static bool
+in_block(const struct qmsg *m, const void *p)
+{
+	return (const char *)p >= (const char *)m &&
+	       (const char *)p < (const char *)m + m->packed_len;
+}
+
+/* A packed message is the same message, in one block but its errors. */
+START_TEST(pack_keeps_everything)
+{
+	struct qmsg *m = sample(ID1, 9), *p = qmsg_pack(qmsg_dup(m)), *d;
+
+	ck_assert_uint_gt(p->packed_len, sizeof(*p));
+	assert_same(p, m);
+	ck_assert(in_block(p, p->sender) && in_block(p, p->rcpts) && in_block(p, p->units));
+	for (size_t i = 0; i < p->n_rcpts; i++)
+		ck_assert(in_block(p, p->rcpts[i].address) && in_block(p, p->rcpts[i].addrtype));
+	ck_assert(in_block(p, p->units[0].transport));
+	ck_assert(!in_block(p, p->units[1].last_error));
+	/* Replaced strings are the caller's; a copy is unpacked. */
+	qmsg_release(p, p->units[0].transport);
+	p->units[0].transport = xstrdup("other");
+	free(p->units[1].last_error);
+	p->units[1].last_error = xstrdup("changed");
+	d = qmsg_dup(p);
+	ck_assert_uint_eq(d->packed_len, 0);
+	assert_same(d, p);
+	ck_assert_str_eq(d->units[0].transport, "other");
+	/* With nothing but the struct, packing still works. */
+	qmsg_free(m);
+	m = qmsg_pack(qmsg_new());
+	ck_assert_uint_eq(m->packed_len, sizeof(*m));
+	ck_assert_ptr_null(m->rcpts);
+	qmsg_free(m);
+	qmsg_free(d);
+	qmsg_free(p);	/* ASan: nothing leaks, nothing is freed twice */
+}
+END_TEST
+
 /* ---- The envelope text ---- */
 
 START_TEST(roundtrip_odd_bytes)
@@ -1308,6 +1349,7 @@ spool_suite(void)
 	Suite *s = suite_create("spool");
 	TCase *tc = tcase_create("envelope");
 
+	tcase_add_test(tc, pack_keeps_everything);
 	tcase_add_test(tc, roundtrip_odd_bytes);
 	tcase_add_test(tc, roundtrip_inbound_and_empty);
 	tcase_add_test(tc, format_refuses_out_of_bounds);
