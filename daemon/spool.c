@@ -1474,8 +1474,8 @@ out:
  * size bytes) and, when there, ID.env (its current envelope, which must
  * name the same size).  NULL with why and *damaged as read_envelope says. */
 static struct qmsg *
-load_msg(struct spool *s, enum folder f, const char *id, char *why, size_t whylen,
-	 bool *damaged)
+load_msg(struct spool *s, enum folder f, const char *id, bool has_env, char *why,
+	 size_t whylen, bool *damaged)
 {
 	char name[SPOOL_ID_LEN + 5];
 	struct qmsg *m, *cur;
@@ -1492,11 +1492,10 @@ load_msg(struct spool *s, enum folder f, const char *id, char *why, size_t whyle
 		return NULL;
 	}
 	m->data_offset = head;
+	if (!has_env)
+		return m;	/* never changed since its add */
 	snprintf(name, sizeof(name), "%s.env", id);
 	if ((cur = load_envelope(s, f, name, id, &st, &len, why, whylen, damaged)) == NULL) {
-		if (!*damaged && errno == ENOENT && faccessat(s->fd[f], name, F_OK,
-							      AT_SYMLINK_NOFOLLOW) == -1)
-			return m;	/* never changed since its add */
 		qmsg_free(m);
 		return NULL;
 	}
@@ -1514,20 +1513,26 @@ load_msg(struct spool *s, enum folder f, const char *id, char *why, size_t whyle
 	return cur;
 }
 
-struct recovery {
-	spool_found_fn found;
-	void *ctx;
-	long n;
+/* A message's files as a folder's listing shows them. */
+struct listed {
+	char id[SPOOL_ID_LEN];
+	bool env;		/* ID.env, else ID.msg */
 };
 
+struct recovery {
+	struct listed *v;
+	size_t n, cap;
+	bool nomem;
+};
+
+/* Note every name of ours; set aside the rest.  No file is opened here:
+ * knowing from the listing which messages have an ID.env saves a lookup
+ * per message in a folder that may hold millions. */
 static void
-recover_entry(struct spool *s, enum folder f, const char *name, void *arg)
+list_entry(struct spool *s, enum folder f, const char *name, void *arg)
 {
 	struct recovery *rc = arg;
 	size_t len = strlen(name);
-	char id[SPOOL_ID_LEN + 1], other[SPOOL_ID_LEN + 5], why[256];
-	struct qmsg *m;
-	bool damaged;
 
 	if (len != SPOOL_ID_LEN + 4 || !valid_id(name, SPOOL_ID_LEN) ||
 	    (strcmp(name + SPOOL_ID_LEN, ".msg") != 0 &&
@@ -1537,19 +1542,50 @@ recover_entry(struct spool *s, enum folder f, const char *name, void *arg)
 		set_aside(s, f, name);
 		return;
 	}
-	memcpy(id, name, SPOOL_ID_LEN);
-	id[SPOOL_ID_LEN] = '\0';
-	if (strcmp(name + SPOOL_ID_LEN, ".env") == 0) {
-		/* An envelope without its message: a remove cut short.  With
-		 * its message, it is read with the .msg. */
-		snprintf(other, sizeof(other), "%s.msg", id);
-		if (faccessat(s->fd[f], other, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
-		    errno == ENOENT && unlinkat(s->fd[f], name, 0) == 0)
+	if (rc->n == rc->cap) {
+		size_t cap = rc->cap ? rc->cap * 2 : 1024;
+		struct listed *v = reallocarray(rc->v, cap, sizeof(*v));
+
+		if (v == NULL) {
+			rc->nomem = true;
+			return;
+		}
+		rc->v = v;
+		rc->cap = cap;
+	}
+	memcpy(rc->v[rc->n].id, name, SPOOL_ID_LEN);
+	rc->v[rc->n++].env = name[SPOOL_ID_LEN + 2] == 'n';
+}
+
+/* By ID, then .env before .msg; the same entry twice stays twice. */
+static int
+listed_cmp(const void *a, const void *b)
+{
+	const struct listed *x = a, *y = b;
+	int c = memcmp(x->id, y->id, SPOOL_ID_LEN);
+
+	return c != 0 ? c : (int)y->env - (int)x->env;
+}
+
+/* One message of folder f, from what the listing showed of it. */
+static void
+recover_one(struct spool *s, enum folder f, const char *id, bool has_msg, bool has_env,
+	    spool_found_fn found, void *ctx, long *n)
+{
+	char name[SPOOL_ID_LEN + 5], why[256];
+	struct qmsg *m;
+	bool damaged;
+
+	if (!has_msg) {
+		/* An envelope without its message: a remove cut short. */
+		snprintf(name, sizeof(name), "%s.env", id);
+		if (unlinkat(s->fd[f], name, 0) == 0)
 			log_notice("spool: removed %s/%s/%s, left without its message", s->dir,
 				   folder_names[f], name);
 		return;
 	}
-	if ((m = load_msg(s, f, id, why, sizeof(why), &damaged)) == NULL && !damaged) {
+	snprintf(name, sizeof(name), "%s.msg", id);
+	if ((m = load_msg(s, f, id, has_env, why, sizeof(why), &damaged)) == NULL && !damaged) {
 		log_warnx("spool: %s/%s/%s: %s; left in place, not loaded", s->dir,
 			  folder_names[f], name, why);
 		return;
@@ -1557,25 +1593,59 @@ recover_entry(struct spool *s, enum folder f, const char *name, void *arg)
 	if (m == NULL) {
 		log_warnx("spool: %s/%s/%s: %s; moved to corrupt/", s->dir, folder_names[f], name,
 			  why);
-		snprintf(other, sizeof(other), "%s.env", id);
-		set_aside(s, f, other);
 		set_aside(s, f, name);
+		if (has_env) {
+			snprintf(name, sizeof(name), "%s.env", id);
+			set_aside(s, f, name);
+		}
 		return;
 	}
-	rc->found(rc->ctx, m);
-	rc->n++;
+	found(ctx, m);
+	(*n)++;
+}
+
+/* Every message of folder f, in ID order. */
+static int
+recover_folder(struct spool *s, enum folder f, spool_found_fn found, void *ctx, long *n,
+	       char *err, size_t errlen)
+{
+	struct recovery rc = { 0 };
+
+	if (scan_folder(s, f, list_entry, &rc, err, errlen) == -1 || rc.nomem) {
+		if (rc.nomem)
+			snprintf(err, errlen, "%s/%s: out of memory listing it", s->dir,
+				 folder_names[f]);
+		free(rc.v);
+		return -1;
+	}
+	if (rc.n > 1)
+		qsort(rc.v, rc.n, sizeof(*rc.v), listed_cmp);
+	for (size_t i = 0; i < rc.n;) {
+		char id[SPOOL_ID_LEN + 1];
+		bool has_msg = false, has_env = false;
+
+		memcpy(id, rc.v[i].id, SPOOL_ID_LEN);
+		id[SPOOL_ID_LEN] = '\0';
+		for (; i < rc.n && memcmp(rc.v[i].id, id, SPOOL_ID_LEN) == 0; i++) {
+			has_env |= rc.v[i].env;
+			has_msg |= !rc.v[i].env;
+		}
+		recover_one(s, f, id, has_msg, has_env, found, ctx, n);
+	}
+	free(rc.v);
+	return 0;
 }
 
 long
 spool_recover(struct spool *s, spool_found_fn found, void *ctx, char *err, size_t errlen)
 {
-	struct recovery rc = { .found = found, .ctx = ctx };
+	long n = 0;
 
 	/* Nothing in tmp/ was ever committed: no sync is needed either,
 	 * a crash now only means doing this again. */
 	if (scan_folder(s, F_TMP, purge_tmp, NULL, err, errlen) == -1 ||
-	    scan_folder(s, F_OUTBOUND, recover_entry, &rc, err, errlen) == -1 ||
-	    scan_folder(s, F_INBOUND, recover_entry, &rc, err, errlen) == -1)
+	    recover_folder(s, F_OUTBOUND, found, ctx, &n, err, errlen) == -1 ||
+	    recover_folder(s, F_INBOUND, found, ctx, &n, err, errlen) == -1)
 		return -1;
-	return rc.n;
+	return n;
 }

@@ -130,8 +130,8 @@ void spool_new_id(struct spool *s, char id[SPOOL_ID_LEN + 1]);
 /* Recover at start (synchronous, before serving): discard tmp/, load every
  * message of both queues and hand each to found (which takes ownership),
  * set torn or invalid ones aside into corrupt/ with a log line, remove
- * bytes left without an envelope.  Messages come in directory order, not
- * sorted.  Returns the number loaded, -1 with err if a folder cannot be
+ * envelopes left without their message.  Each queue's messages come in ID
+ * order, outbound first.  Returns the number loaded, -1 with err if a folder cannot be
  * read. */
 typedef void (*spool_found_fn)(void *ctx, struct qmsg *m);
 long spool_recover(struct spool *s, spool_found_fn found, void *ctx, char *err,

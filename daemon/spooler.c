@@ -339,58 +339,20 @@ xport_free(struct xport *x)
 	free(x);
 }
 
-/* What recovery found, collected first: directory order is no order, and
- * the queue appends in ID order in O(1), so sorting once keeps recovery
- * linear in the queue's size (inserting as found was quadratic). */
-struct found {
-	struct qmsg **m;
-	size_t n, cap;
-};
-
+/* A message recovery found.  The spool gives each queue's messages in ID
+ * order, so every insert appends: recovery stays linear in the queue's
+ * size. */
 static void
 recovered(void *ctx, struct qmsg *m)
 {
-	struct found *f = ctx;
+	struct spooler *sp = ctx;
 
-	/* A unit found in flight at the crash is simply queued again: the
-	 * one message that may be delivered twice. */
-	for (size_t i = 0; i < m->n_units; i++)
-		m->units[i].in_flight = false;
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 1024;
-		struct qmsg **p = reallocarray(f->m, cap, sizeof(*p));
-
-		if (p == NULL) {
-			/* Left on disk, found by the next start. */
-			log_warnx("message %s: out of memory recovering it", m->id);
-			qmsg_free(m);
-			return;
-		}
-		f->m = p;
-		f->cap = cap;
+	m = qmsg_pack(m);
+	if (queue_insert(sp->queue, m) == -1) {
+		log_warnx("message %s: found twice in the spool, or out of memory; "
+			  "left on disk, not queued", m->id);
+		qmsg_free(m);
 	}
-	f->m[f->n++] = qmsg_pack(m);
-}
-
-static int
-by_id(const void *a, const void *b)
-{
-	return strcmp((*(struct qmsg *const *)a)->id, (*(struct qmsg *const *)b)->id);
-}
-
-static void
-queue_recovered(struct spooler *sp, struct found *f)
-{
-	if (f->n > 1)
-		qsort(f->m, f->n, sizeof(*f->m), by_id);
-	for (size_t i = 0; i < f->n; i++) {
-		if (queue_insert(sp->queue, f->m[i]) == -1) {
-			log_warnx("message %s: found twice in the spool; keeping the first",
-				  f->m[i]->id);
-			qmsg_free(f->m[i]);
-		}
-	}
-	free(f->m);
 }
 
 /* Messages whose transports are all done (a crash between the last
@@ -436,14 +398,8 @@ spooler_new(struct event_base *base, const struct config *cfg, char *err, size_t
 		goto fail;
 	if ((sp->spool = spool_open(cfg->spooler.spool_dir, sp->workers, err, errlen)) == NULL)
 		goto fail;
-	{
-		struct found found = { 0 };
-
-		n = spool_recover(sp->spool, recovered, &found, err, errlen);
-		queue_recovered(sp, &found);
-		if (n == -1)
-			goto fail;
-	}
+	if ((n = spool_recover(sp->spool, recovered, sp, err, errlen)) == -1)
+		goto fail;
 	if ((sp->store = store_open(cfg->spooler.store, sp->workers, err, errlen)) == NULL)
 		goto fail;
 	if (add_fixed_rows(sp) == -1)

@@ -804,6 +804,22 @@ START_TEST(add_then_recover)
 }
 END_TEST
 
+/* Recovery hands each queue's messages over in ID order, whatever the
+ * directory's order: the queue then only appends. */
+START_TEST(recover_in_id_order)
+{
+	struct qmsg *m[3] = { add_one(ID3), add_one(ID1), add_one(ID2) };
+
+	ck_assert_int_eq(restart(), 3);
+	ck_assert_str_eq(found[0]->id, ID1);
+	ck_assert_str_eq(found[1]->id, ID2);
+	ck_assert_str_eq(found[2]->id, ID3);
+	free_found();
+	for (int i = 0; i < 3; i++)
+		qmsg_free(m[i]);
+}
+END_TEST
+
 START_TEST(update_then_recover)
 {
 	struct qmsg *m = add_one(ID1);
@@ -1368,6 +1384,7 @@ spool_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, add_then_recover);
+	tcase_add_test(tc, recover_in_id_order);
 	tcase_add_test(tc, update_then_recover);
 	tcase_add_test(tc, remove_then_recover);
 	tcase_add_test(tc, add_update_in_one_batch);
