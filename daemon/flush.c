@@ -4,10 +4,11 @@
  *
  * A pass (struct fjob) goes through three phases: UP sends every outbound
  * message of its transport that was queued when the pass began (all of
- * them for a flush, the due ones for a background pass), one at a time;
- * DOWN asks the transport to fetch, importing each message durably before
- * the transport may delete it at its source; DELIVER moves the inbound
- * queue into the store.  Status bits and progress follow the phases.
+ * them for a flush, the due ones for a background pass), up to the
+ * transport's window at once (see "phase UP"); DOWN asks the transport to
+ * fetch, importing each message durably before the transport may delete
+ * it at its source; DELIVER moves the inbound queue into the store.
+ * Status bits and progress follow the phases.
  *
  * A request (struct freq) is a list of parts, one per transport, worked in
  * transport order, one after the other, as MAPI's spooler walks them.
@@ -66,7 +67,12 @@ struct fjob {
 	char msg[SPOOL_MAX_ERROR];
 	struct xp_fetch fetch;		/* the backend holds it during DOWN */
 	struct xp_ui ui;		/* asks a waiting requester, if one may be asked */
-	struct sending *sending;	/* the message out now; freed at shutdown */
+	/* Phase UP's window: the messages handed to the transport whose
+	 * outcome is not durable yet, at most `window` of them (freed at
+	 * shutdown); `at_transport` of them are still with the transport. */
+	LIST_HEAD(, sending) sendings;
+	unsigned in_flight, at_transport, window;
+	bool filling;			/* job_send_more is on the stack */
 	bool cancelled;			/* a transport needed a person and had none */
 	TAILQ_HEAD(, fpart) waiters;
 };
@@ -254,9 +260,10 @@ settle_done(void *ctx, HRESULT hr, const char *error)
 }
 
 /* Write m's new state, or remove it when every transport is done; then
- * (once that is on disk) call then(arg).  Waiting matters: a pass does not
- * start the next message before the last one's outcome is durable, so a
- * crash can repeat only the message that was being delivered. */
+ * (once that is on disk) call then(arg).  Waiting matters: a pass frees a
+ * message's place in its window only once its outcome is durable, so a
+ * crash can repeat only the messages in the window at that instant (one,
+ * for a transport that sends one at a time). */
 static void
 msg_settle(struct spooler *sp, struct qmsg *m, void (*then)(void *arg), void *arg)
 {
@@ -333,6 +340,17 @@ next_taker(struct spooler *sp, const struct xport *x, const struct qrcpt *r)
 	return NULL;
 }
 
+/* The pass's result: the latest trouble, except that a cancel stays (the
+ * pass stopped sending for it; sends out at that moment only finish). */
+static void
+job_trouble(struct fjob *j, HRESULT hr, const char *text)
+{
+	if (j->cancelled)
+		return;
+	j->hr = hr;
+	snprintf(j->msg, sizeof(j->msg), "%s", text);
+}
+
 /* Record what one attempt did; then(arg) once it is durable. */
 static void
 apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
@@ -345,11 +363,13 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 	u->in_flight = false;
 	if (r->outcome == XP_CANCELLED) {
 		/* Not an attempt: nothing was tried.  The rest of this pass
-		 * would need the same person, so it stops sending. */
+		 * would need the same person, so it starts no more sends (those
+		 * already out finish and are recorded). */
+		if (!j->cancelled)
+			log_notice("%s: %s", j->x->tc->name, r->text);
 		j->cancelled = true;
 		j->hr = MAPI_E_USER_CANCEL;
 		snprintf(j->msg, sizeof(j->msg), "%s", r->text);
-		log_notice("%s: %s", j->x->tc->name, r->text);
 		then(arg);
 		return;
 	}
@@ -369,8 +389,7 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 		u->next_attempt = spooler_now_ms() + flush_backoff(sp, u->attempts);
 		set_error(u, r->text);
 		j->deferred++;
-		j->hr = MAPI_E_WAIT;
-		snprintf(j->msg, sizeof(j->msg), "%s", r->text);
+		job_trouble(j, MAPI_E_WAIT, r->text);
 		log_notice("message %s: deferred by %s: %s", m->id, j->x->tc->name, r->text);
 		msg_settle(sp, m, then, arg);
 		break;
@@ -404,8 +423,7 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 		struct failing *f = calloc(1, sizeof(*f));
 
 		j->failed++;
-		j->hr = MAPI_E_CALL_FAILED;
-		snprintf(j->msg, sizeof(j->msg), "%s", r->text);
+		job_trouble(j, MAPI_E_CALL_FAILED, r->text);
 		set_error(u, r->text);
 		log_notice("message %s: failed on %s: %s", m->id, j->x->tc->name, r->text);
 		if (f == NULL) {
@@ -558,7 +576,29 @@ flush_expire(struct spooler *sp)
 	return next;
 }
 
-/* ---- phase UP ---- */
+/* ---- phase UP ----
+ *
+ * A window of sends.  The pass hands the transport up to j->window
+ * messages at once: the backend's max_sends (an smtp transport's
+ * max_connections), 1 for a backend that sends one at a time.  A message
+ * holds its place in the window from the moment it is handed over until
+ * its outcome is on disk (apply_outcome, then msg_settle's spool_update or
+ * spool_remove); only then does the next message take the place.  So:
+ *   - the transport never has more than it can run at once (nothing waits
+ *     inside it), and while one message's outcome is being written the
+ *     others' transfers go on; outcomes that arrive together share the
+ *     spool's group commits;
+ *   - a crash repeats at most the window's messages (doc/spool.md);
+ *   - a cancel (a person was needed and there was none) or an allocation
+ *     failure starts no more sends: those out finish and are recorded, and
+ *     the pass goes on once the window is empty.  When the daemon stops,
+ *     what is out is abandoned (flush_shutdown) and recovery queues it
+ *     again, as it was on disk.
+ * The pass leaves phase UP only when nothing is in flight: every outcome
+ * of the pass is durable before it answers its requesters, and per-message
+ * and per-transport back-off (apply_outcome, job_account) count each
+ * outcome as before.
+ */
 
 struct sending {
 	struct fjob *j;
@@ -566,6 +606,7 @@ struct sending {
 	int unit;
 	char path[4096];
 	struct xp_send req;
+	LIST_ENTRY(sending) entry;	/* in j->sendings */
 };
 
 static bool
@@ -580,12 +621,29 @@ unit_eligible(const struct fjob *j, const struct qunit *u)
 	return !j->background || u->next_attempt <= spooler_now_ms();
 }
 
-static void job_send_next(struct fjob *j);
-
-static void
-job_send_next_cb(void *arg)
+/* How many sends the transport takes at once. */
+static unsigned
+job_window(const struct fjob *j)
 {
-	job_send_next(arg);
+	const struct transport_backend *be = j->x->ti->backend;
+	unsigned n = be->max_sends != NULL ? be->max_sends(j->x->xp) : 1;
+
+	return n > 0 ? n : 1;
+}
+
+static void job_send_more(struct fjob *j);
+
+/* s's outcome is durable: its place in the window is free. */
+static void
+job_settled(void *arg)
+{
+	struct sending *s = arg;
+	struct fjob *j = s->j;
+
+	LIST_REMOVE(s, entry);
+	free(s);
+	j->in_flight--;
+	job_send_more(j);
 }
 
 static void
@@ -595,23 +653,30 @@ job_sent(void *ctx, const struct xp_result *r)
 	struct fjob *j = s->j;
 	struct qmsg *m = queue_find(j->x->sp->queue, s->id);
 
-	j->sending = NULL;
-	spooler_row_update(j->x->sp, j->x->row, 0, STATUS_OUTBOUND_ACTIVE, NULL);
+	if (--j->at_transport == 0)
+		spooler_row_update(j->x->sp, j->x->row, 0, STATUS_OUTBOUND_ACTIVE, NULL);
 	/* A message being sent cannot be removed (queue.remove says BUSY). */
 	if (m != NULL)
-		apply_outcome(j, m, s->unit, r, job_send_next_cb, j);
+		apply_outcome(j, m, s->unit, r, job_settled, s);
 	else
-		job_send_next(j);
-	free(s);
+		job_settled(s);
 }
 
+/* Fill the window; once nothing is left to start and nothing is in
+ * flight, go on to phase DOWN.  A done function the backend calls at once
+ * (allocation failure) or a settle that cannot wait brings us back here
+ * from inside the loop: the outer call then carries on. */
 static void
-job_send_next(struct fjob *j)
+job_send_more(struct fjob *j)
 {
 	struct spooler *sp = j->x->sp;
 	char text[64];
 
-	while (j->next < j->n_targets && !j->cancelled) {
+	if (j->filling)
+		return;
+	j->filling = true;
+	while (j->in_flight < j->window && j->next < j->n_targets && !j->cancelled &&
+	       !sp->stopping) {
 		struct qmsg *m = queue_find(sp->queue, j->targets[j->next++]);
 		struct sending *s;
 		int ui;
@@ -621,6 +686,7 @@ job_send_next(struct fjob *j)
 			continue;
 		if ((s = calloc(1, sizeof(*s))) == NULL) {
 			j->hr = MAPI_E_NOT_ENOUGH_MEMORY;
+			j->next = j->n_targets;		/* no more: the pass ends */
 			break;
 		}
 		s->j = j;
@@ -633,12 +699,16 @@ job_send_next(struct fjob *j)
 		m->units[ui].in_flight = true;
 		m->units[ui].kicked = false;
 		snprintf(text, sizeof(text), "sending %zu of %zu", j->next, j->n_targets);
-		spooler_row_update(sp, j->x->row, STATUS_OUTBOUND_ACTIVE, 0, NULL);
+		if (j->at_transport++ == 0)
+			spooler_row_update(sp, j->x->row, STATUS_OUTBOUND_ACTIVE, 0, NULL);
 		job_progress(j, (LONG)(100 * (j->next - 1) / j->n_targets), text);
-		j->sending = s;
+		LIST_INSERT_HEAD(&j->sendings, s, entry);
+		j->in_flight++;
 		j->x->ti->backend->send(j->x->xp, &s->req);
-		return;
 	}
+	j->filling = false;
+	if (j->in_flight > 0 || sp->stopping)
+		return;
 	j->phase = PH_DOWN;
 	job_run(j);
 }
@@ -1012,7 +1082,8 @@ job_run(struct fjob *j)
 	case PH_UP:
 		if (j->up && be != NULL && be->send != NULL) {
 			job_collect_targets(j);
-			job_send_next(j);
+			j->window = job_window(j);
+			job_send_more(j);
 			return;
 		}
 		j->phase = PH_DOWN;
@@ -1097,6 +1168,7 @@ job_submit(struct xport *x, bool up, bool down, bool force, bool background,
 	j->background = background;
 	j->kicked_only = kicked_only;
 	j->hr = S_OK;
+	LIST_INIT(&j->sendings);
 	TAILQ_INIT(&j->waiters);
 	if (part)
 		TAILQ_INSERT_TAIL(&j->waiters, part, entry);
@@ -1292,8 +1364,15 @@ flush_shutdown(struct spooler *sp)
 		struct xport *x = sp->xports[i];
 
 		if (x->running) {
-			/* Its transport is closed next and never calls back. */
-			free(x->running->sending);
+			struct sending *s;
+
+			/* Its transport is closed next and never calls back; the
+			 * spool drops the settles not yet done (recovery finds
+			 * those messages as they were on disk). */
+			while ((s = LIST_FIRST(&x->running->sendings)) != NULL) {
+				LIST_REMOVE(s, entry);
+				free(s);
+			}
 			free(x->running->targets);
 			free(x->running);
 		}

@@ -61,7 +61,8 @@ struct xp_ui {
  * this transport's.  done is called exactly once, on the loop, and not
  * from inside send (only an allocation failure answers at once).  req and
  * what it points to need to live only during the call: the backend copies
- * what it keeps. */
+ * what it keeps.  A pass may have up to max_sends sends out at once, and
+ * their done calls may come in any order. */
 struct xp_send {
 	const struct qmsg *msg;
 	int unit;
@@ -99,6 +100,11 @@ struct transport_backend {
 	 * be called from inside a done. */
 	void (*close)(void *xp);
 	void (*send)(void *xp, struct xp_send *req);	/* NULL: cannot send */
+	/* How many sends the instance runs at once, at least 1: a pass keeps
+	 * that many out (each one's outcome is written to the spool before
+	 * its place goes to the next), so a crash may repeat that many.
+	 * NULL: one at a time. */
+	unsigned (*max_sends)(void *xp);
 	void (*fetch)(void *xp, struct xp_fetch *req);	/* NULL: cannot fetch */
 	/* The password changed (ChangePassword wrote the new one to
 	 * password_file): use it from now on.  NULL: keeps no password. */

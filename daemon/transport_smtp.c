@@ -8,7 +8,9 @@
  * to the same relay, with the same credentials, reuses it (no new EHLO,
  * STARTTLS or AUTH), so a flush of many messages costs one connection.
  * At most max_connections transfers of an instance run at once; the rest
- * wait in the instance, in order.
+ * wait in the instance, in order.  max_sends tells the spooler so: a flush
+ * keeps max_connections messages out at once, and their answers come in
+ * the order the relay gives them.
  *
  * libcurl answers for the transfer as a whole; what each recipient got is
  * read from the dialogue itself (the debug callback sees every command and
@@ -82,6 +84,7 @@ enum stage {
 
 enum job_state {
 	JOB_PROMPTING,		/* waiting for the requester's password */
+	JOB_AWAITING,		/* waiting for another job's prompt to be answered */
 	JOB_QUEUED,		/* waiting for a free connection */
 	JOB_RUNNING,		/* a libcurl transfer */
 	JOB_ANSWERING,		/* the answer is known; it goes out from the loop */
@@ -137,6 +140,7 @@ struct xp_smtp {
 	char *password;		/* NULL: none known */
 	bool prompt;		/* password = prompt */
 	bool prompted;		/* password came from a prompt */
+	bool asking;		/* a job is prompting: one prompt at a time */
 	char *ca_file;
 	enum starttls_mode starttls;
 	msec_t timeout;		/* <= 0: none */
@@ -1021,7 +1025,12 @@ on_transfer_done(void *ctx, CURL *easy, CURLcode res)
 		pump(xp);
 }
 
-/* ---- passwords ---- */
+/* ---- passwords ----
+ *
+ * Several jobs may need the password at once (a flush sends up to
+ * max_connections messages together): the first asks, the others wait
+ * for its answer (JOB_AWAITING) instead of asking the person again; a
+ * cancelled prompt cancels them all, as the flush stops anyway. */
 
 static void
 on_password(void *arg, const char *value)
@@ -1035,17 +1044,25 @@ on_password(void *arg, const char *value)
 		return;
 	}
 	release(xp);		/* still held by the spooler: not closed */
-	if (value == NULL) {
-		result(&j->r, XP_CANCELLED, "the password prompt was cancelled");
-		job_answer_later(j);
-		return;
+	xp->asking = false;
+	if (value != NULL) {
+		/* Another job's answer may have come first: the newest wins. */
+		transport_free_secret(xp->password);
+		xp->password = strdup(value);
+		xp->prompted = xp->password != NULL;
 	}
-	/* Another job's answer may have come first: the newest wins. */
-	transport_free_secret(xp->password);
-	xp->password = strdup(value);
-	xp->prompted = xp->password != NULL;
-	j->state = JOB_QUEUED;
-	pump(xp);
+	for (struct job *w = xp->jobs; w != NULL; w = w->next) {
+		if (w != j && w->state != JOB_AWAITING)
+			continue;
+		if (value == NULL) {
+			result(&w->r, XP_CANCELLED, "the password prompt was cancelled");
+			job_answer_later(w);
+		} else {
+			w->state = JOB_QUEUED;
+		}
+	}
+	if (value != NULL)
+		pump(xp);
 }
 
 static bool
@@ -1066,8 +1083,13 @@ ask_password(struct job *j, const struct xp_ui *ui)
 		job_answer_later(j);
 		return;
 	}
+	if (xp->asking) {
+		j->state = JOB_AWAITING;
+		return;
+	}
 	snprintf(text, sizeof(text), "Password for %s on %s", xp->username, xp->url);
 	j->state = JOB_PROMPTING;
+	xp->asking = true;
 	xp->refs++;		/* the answer always comes, even after close */
 	ui->prompt(ui->ctx, xp->name, text, on_password, j);
 }
@@ -1103,11 +1125,21 @@ smtp_send(void *arg, struct xp_send *req)
 		pump(xp);
 }
 
+/* One message per connection at a time: more would only wait here. */
+static unsigned
+smtp_max_sends(void *arg)
+{
+	const struct xp_smtp *xp = arg;
+
+	return xp->max_connections;
+}
+
 const struct transport_backend transport_smtp = {
 	.name = "smtp",
 	.open = smtp_open,
 	.close = smtp_close,
 	.send = smtp_send,
+	.max_sends = smtp_max_sends,
 	.fetch = NULL,
 	.set_password = smtp_set_password,
 };

@@ -177,6 +177,20 @@ sink_connections(void)
 	return n;
 }
 
+/* The most MAIL commands the sink held at once (with mail_delay). */
+static int
+sink_peak(void)
+{
+	char path[PATH_MAX], *s;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/peak", sink.dir);
+	s = slurp(path);
+	n = atoi(s);
+	free(s);
+	return n;
+}
+
 /* Is there a file in the store's new/ that holds every needle? */
 static bool
 store_has(const char *needle1, const char *needle2, const char *needle3)
@@ -491,6 +505,91 @@ START_TEST(dropped_mid_data_defers)
 }
 END_TEST
 
+/* ---- several messages at once (max_connections) ---- */
+
+#define PARALLEL_MESSAGES 12
+
+static void
+submit_many(int n)
+{
+	for (int i = 0; i < n; i++) {
+		char rcpt[64];
+
+		snprintf(rcpt, sizeof(rcpt), "user%d@example.net", i);
+		submit("alice@example.net", rcpt, NULL, "one of many");
+	}
+}
+
+/* Every queued message: state and attempts. */
+static void
+assert_every_unit(const char *state, ULONG attempts)
+{
+	MAPISPOOL_QUEUE_LIST *list = NULL;
+
+	ck_assert_int_eq(mapispool_queue_list(session, MAPISPOOL_QUEUE_OUTBOUND, NULL, 1000, &list,
+					      NULL),
+			 S_OK);
+	for (ULONG i = 0; i < list->cEntries; i++) {
+		ck_assert_uint_eq(list->aEntries[i].cUnits, 1);
+		ck_assert_str_eq(list->aEntries[i].lpUnits[0].lpszState, state);
+		ck_assert_uint_eq(list->aEntries[i].lpUnits[0].cAttempts, attempts);
+	}
+	MAPIFreeBuffer(list);
+}
+
+/* The relay holds each reply to MAIL for 300 ms: a flush that sends one
+ * message at a time never has two waiting, one that keeps max_connections
+ * out has several, and never more.  It answers once every outcome is on
+ * disk: nothing of the messages is left in the spool. */
+START_TEST(parallel_sends_up_to_max_connections)
+{
+	MAPISPOOL_FLUSH_RESULT res;
+	int peak;
+
+	start_sink("mail_delay=300", NULL);
+	start_daemon("url = smtp://127.0.0.1:%d\nstarttls = no\nmax_connections = 4\n",
+		     sink.port);
+	submit_many(PARALLEL_MESSAGES);
+	ck_assert_int_eq(flush(FLUSH_NO_UI, &res, NULL, 0), S_OK);
+	ck_assert_uint_eq(res.cSent, PARALLEL_MESSAGES);
+	ck_assert_int_eq(smtp_server_count(&sink), PARALLEL_MESSAGES);
+	peak = sink_peak();
+	ck_assert_msg(peak >= 2 && peak <= 4, "%d transactions at once", peak);
+	ck_assert_int_le(sink_connections(), 4);
+	ck_assert_uint_eq(queued(), 0);
+	ck_assert_int_eq(harness_count_files(d.dir, "spool/outbound"), 0);
+}
+END_TEST
+
+/* The relay goes away in the middle of a pass, with transactions in
+ * flight on several connections: each message is recorded for what it
+ * got, sent (and gone from the spool) or deferred after one attempt
+ * (queued, on disk), and none is counted sent that the relay lacks. */
+START_TEST(relay_dies_mid_pass)
+{
+	MAPISPOOL_FLUSH_RESULT res;
+	char error[512];
+
+	/* At most 4 out at once: the 7th MAIL comes only once 3 messages
+	 * were answered, and nothing from it on is taken. */
+	start_sink("mail_delay=200 die_at=7", NULL);
+	start_daemon("url = smtp://127.0.0.1:%d\nstarttls = no\nmax_connections = 4\n",
+		     sink.port);
+	submit_many(PARALLEL_MESSAGES);
+	ck_assert_int_eq(flush(FLUSH_NO_UI, &res, error, sizeof(error)), MAPI_W_ERRORS_RETURNED);
+	ck_assert_msg(res.cSent >= 3 && res.cSent <= 6 && res.cFailed == 0 &&
+		      res.cSent + res.cDeferred == PARALLEL_MESSAGES,
+		      "sent %u deferred %u failed %u: %s", (unsigned)res.cSent,
+		      (unsigned)res.cDeferred, (unsigned)res.cFailed, error);
+	ck_assert_int_eq(res.hResult, MAPI_E_WAIT);
+	ck_assert_int_ge(smtp_server_count(&sink), (int)res.cSent);
+	ck_assert_uint_eq(queued(), res.cDeferred);
+	assert_every_unit("deferred", 1);
+	/* On disk as in memory: two files per message still queued. */
+	ck_assert_int_eq(harness_count_files(d.dir, "spool/outbound"), 2 * (int)res.cDeferred);
+}
+END_TEST
+
 /* ---- TLS ---- */
 
 START_TEST(starttls_required)
@@ -625,12 +724,18 @@ ui_callback(LPVOID ctx, const MAPISPOOL_UI_EVENT *ev)
 }
 
 static void
-start_prompting(void)
+start_prompting_with(const char *more)
 {
 	start_sink("auth", NULL);
 	start_daemon("url = smtp://127.0.0.1:%d\nstarttls = no\nusername = alice\n"
-		     "password = prompt\n", sink.port);
+		     "password = prompt\n%s", sink.port, more);
 	prompts = 0;
+}
+
+static void
+start_prompting(void)
+{
+	start_prompting_with("");
 }
 
 START_TEST(prompt_without_ui_cancels)
@@ -693,6 +798,31 @@ START_TEST(prompt_wrong_then_cancel_then_right)
 }
 END_TEST
 
+/* Several messages out at once all need the password: one prompt, and
+ * without a person to ask, none is touched. */
+START_TEST(prompt_once_for_parallel_sends)
+{
+	MAPISPOOL_FLUSH_RESULT res;
+
+	start_prompting_with("max_connections = 4\n");
+	submit_many(3);
+	ck_assert_int_eq(flush(FLUSH_NO_UI, &res, NULL, 0), MAPI_W_ERRORS_RETURNED);
+	ck_assert_int_eq(res.hResult, MAPI_E_USER_CANCEL);
+	ck_assert_uint_eq(res.cDeferred, 0);
+	assert_every_unit("queued", 0);
+	ck_assert_uint_eq(queued(), 3);
+
+	answers[0] = "secret";
+	ck_assert_int_eq(mapispool_set_ui_callback(session, ui_callback, NULL), S_OK);
+	ck_assert_int_eq(flush(0, &res, NULL, 0), S_OK);
+	ck_assert_uint_eq(res.cSent, 3);
+	ck_assert_int_eq(prompts, 1);
+	ck_assert_int_eq(smtp_server_count(&sink), 3);
+	ck_assert_uint_eq(queued(), 0);
+	assert_log_clean();
+}
+END_TEST
+
 static Suite *
 smtp_suite(void)
 {
@@ -709,6 +839,8 @@ smtp_suite(void)
 	tcase_add_test(plain, partial_refusal_sends_to_the_rest);
 	tcase_add_test(plain, connection_refused_defers);
 	tcase_add_test(plain, dropped_mid_data_defers);
+	tcase_add_test(plain, parallel_sends_up_to_max_connections);
+	tcase_add_test(plain, relay_dies_mid_pass);
 	suite_add_tcase(s, plain);
 
 	tcase_add_checked_fixture(tls, setup, teardown);
@@ -727,6 +859,7 @@ smtp_suite(void)
 	tcase_add_test(auth, prompt_without_ui_cancels);
 	tcase_add_test(auth, prompt_with_ui);
 	tcase_add_test(auth, prompt_wrong_then_cancel_then_right);
+	tcase_add_test(auth, prompt_once_for_parallel_sends);
 	suite_add_tcase(s, auth);
 	return s;
 }

@@ -26,8 +26,11 @@ struct smtp_server {
  * receives in dir.  A recipient whose local part starts with "tempfail"
  * gets 451, "permfail" 550; "auth" in opts requires AUTH PLAIN/LOGIN with
  * user "alice" and password "secret"; "tls" offers STARTTLS and an smtps
- * port with the certificate in certdir (server or rogue).  Returns 0 when
- * the server answers. */
+ * port with the certificate in certdir (server or rogue); "mail_delay=MS"
+ * holds each reply to MAIL that long and keeps in dir/peak the most MAIL
+ * commands waiting at once; "die_at=N" makes it exit, cutting every
+ * connection, at its N-th MAIL command.  Returns 0 when the server
+ * answers. */
 int smtp_server_start(struct smtp_server *s, const char *dir, const char *opts,
 		      const char *certdir, const char *cert);
 void smtp_server_stop(struct smtp_server *s);

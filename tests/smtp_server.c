@@ -43,13 +43,35 @@ has_word(const char *opts, const char *word)
 	return false;
 }
 
+/* The number after "key=" in opts, as text in buf; NULL when absent. */
+static const char *
+opt_value(const char *opts, const char *key, char *buf, size_t len)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = opts; p != NULL && (p = strstr(p, key)) != NULL; p += n) {
+		if ((p == opts || p[-1] == ' ' || p[-1] == ',') && p[n] == '=') {
+			size_t i = 0;
+
+			p += n + 1;
+			while (i + 1 < len && p[i] >= '0' && p[i] <= '9') {
+				buf[i] = p[i];
+				i++;
+			}
+			buf[i] = '\0';
+			return i > 0 ? buf : NULL;
+		}
+	}
+	return NULL;
+}
+
 static void
 exec_sink(const struct smtp_server *s, const char *opts, const char *certdir,
 	  const char *cert)
 {
 	char script[PATH_MAX], port[16], tls_port[16], crt[PATH_MAX], key[PATH_MAX];
-	char log[PATH_MAX];
-	const char *argv[16];
+	char log[PATH_MAX], delay[16], die_at[16];
+	const char *argv[20];
 	const char *src = getenv("TESTS_SRCDIR");
 	int argc = 0, fd;
 
@@ -74,6 +96,14 @@ exec_sink(const struct smtp_server *s, const char *opts, const char *certdir,
 	}
 	if (has_word(opts, "auth"))
 		argv[argc++] = "--auth";
+	if (opt_value(opts, "mail_delay", delay, sizeof(delay)) != NULL) {
+		argv[argc++] = "--mail-delay";
+		argv[argc++] = delay;
+	}
+	if (opt_value(opts, "die_at", die_at, sizeof(die_at)) != NULL) {
+		argv[argc++] = "--die-at";
+		argv[argc++] = die_at;
+	}
 	argv[argc] = NULL;
 	/* Its chatter (aiosmtpd logs refused TLS handshakes at length) goes
 	 * to dir/sink.log, not into the TAP stream. */

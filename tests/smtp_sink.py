@@ -2,6 +2,7 @@
 """tests/smtp_sink.py — an SMTP server for the transport tests (aiosmtpd).
 
     smtp_sink.py --dir D --port P [--tls-port P2 --cert C --key K] [--auth]
+                 [--mail-delay MS] [--die-at N]
 
 Listens on 127.0.0.1:P (with STARTTLS when --cert is given) and, with
 --tls-port, on 127.0.0.1:P2 with implicit TLS (smtps).  What it receives
@@ -17,7 +18,11 @@ Scripted answers, by the address's local part:
   MAIL "rejectmail..." 550 5.7.1
   MAIL "dropmid..."   the connection is dropped in the middle of DATA
 --auth requires AUTH PLAIN or LOGIN as alice / secret, on plain connections
-too.  SIGTERM stops it.
+too.  --mail-delay holds every reply to MAIL for MS milliseconds; D/peak
+holds the most MAIL commands that were waiting for their reply at once
+(more than 1: transactions on several connections at the same time).
+--die-at N makes the sink exit at once, every connection cut, when the
+N-th MAIL command of its life arrives.  SIGTERM stops it.
 
 Run by Debian's /usr/bin/python3, which sees python3-aiosmtpd.
 """
@@ -50,12 +55,18 @@ def write_atomically(path, data):
 class Sink:
     """The aiosmtpd handler: scripted answers and the record on disk."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, mail_delay=0, die_at=0):
         self.dir = directory
         self.received = 0
         self.connections = 0
+        self.mail_delay = mail_delay / 1000.0
+        self.die_at = die_at
+        self.mails = 0
+        self.waiting = 0
+        self.peak = 0
         os.makedirs(os.path.join(directory, "received"), exist_ok=True)
         self.count_connection(0)
+        write_atomically(os.path.join(self.dir, "peak"), b"0\n")
 
     def count_connection(self, n=1):
         self.connections += n
@@ -64,6 +75,19 @@ class Sink:
         return self.connections
 
     async def handle_MAIL(self, server, session, envelope, address, options):
+        self.mails += 1
+        if self.die_at and self.mails >= self.die_at:
+            os._exit(1)
+        if self.mail_delay > 0:
+            self.waiting += 1
+            if self.waiting > self.peak:
+                self.peak = self.waiting
+                write_atomically(os.path.join(self.dir, "peak"),
+                                 b"%d\n" % self.peak)
+            try:
+                await asyncio.sleep(self.mail_delay)
+            finally:
+                self.waiting -= 1
         if local_part(address).startswith("rejectmail"):
             return "550 5.7.1 sender rejected by the test sink"
         envelope.mail_from = address
@@ -143,10 +167,12 @@ async def main():
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--auth", action="store_true")
+    ap.add_argument("--mail-delay", type=int, default=0)
+    ap.add_argument("--die-at", type=int, default=0)
     args = ap.parse_args()
 
     loop = asyncio.get_running_loop()
-    sink = Sink(args.dir)
+    sink = Sink(args.dir, args.mail_delay, args.die_at)
     tls = None
     if args.cert:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
