@@ -237,6 +237,18 @@ socket_name(int fd, char *buf, size_t len)
 		snprintf(buf, len, "the socket from systemd");
 }
 
+/* The queue is whole: say so, and run the requests that waited. */
+static void
+recovered(void *ctx)
+{
+	struct spooler *sp = ctx;
+
+	systemd_status("profile %s, %zu transport%s, %zu message%s queued",
+		       spooler_profile_name(sp), sp->n_xports, sp->n_xports == 1 ? "" : "s",
+		       queued(sp), queued(sp) == 1 ? "" : "s");
+	ops_recovered(sp);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -327,9 +339,11 @@ main(int argc, char **argv)
 	log_notice("profile \"%s\": %zu transport%s; listening on %s%s",
 		   cfg.spooler.profile_name, cfg.n_transports, cfg.n_transports == 1 ? "" : "s",
 		   sockpath, listen_fd != -1 ? " (from systemd)" : "");
-	systemd_status("profile %s, %zu transport%s, %zu message%s queued",
-		       cfg.spooler.profile_name, cfg.n_transports, cfg.n_transports == 1 ? "" : "s",
-		       queued(sp), queued(sp) == 1 ? "" : "s");
+	/* Ready now, also while a big spool is still read: status queries
+	 * answer meanwhile, and what needs the whole queue waits for it. */
+	spooler_set_recovered_hook(sp, recovered, sp);
+	if (!spooler_recovering(sp))
+		recovered(sp);
 	systemd_ready();
 	if (event_base_dispatch(base) == -1) {
 		log_err("event loop failed");

@@ -403,9 +403,12 @@ op_ui_reply(struct spooler *sp, struct request *req, json_object *msg)
 	control_reply(req, S_OK, NULL);
 }
 
+static void parked_fail_all(void);
+
 void
 ops_shutdown(void)
 {
+	parked_fail_all();
 	while (!LIST_EMPTY(&prompts))
 		prompt_free(LIST_FIRST(&prompts));
 }
@@ -832,27 +835,70 @@ enum op_class {
 	OP_CONTROL,
 };
 
+/* An operation that works on the queue as a whole (or writes to the
+ * spool) waits while a big spool is still being read at start: it then
+ * runs as if it had come just after. */
+#define WAITS true
+
 static const struct {
 	const char *name;
 	op_fn fn;
 	enum op_class class;
+	bool waits_for_queue;
 } ops[] = {
-	{ PROTO_OP_LOGON, op_logon, OP_READ },
-	{ PROTO_OP_STATUS_QUERY, op_status_query, OP_READ },
-	{ PROTO_OP_STATUS_GET_PROPS, op_status_get_props, OP_READ },
-	{ PROTO_OP_STATUS_FLUSH_QUEUES, op_status_flush_queues, OP_CONTROL },
-	{ PROTO_OP_STATUS_VALIDATE_STATE, op_status_validate_state, OP_CONTROL },
-	{ PROTO_OP_MESSAGE_SUBMIT, op_message_submit, OP_CONTROL },
-	{ PROTO_OP_QUEUE_LIST, op_queue_list, OP_READ },
-	{ PROTO_OP_QUEUE_HOLD, op_queue_hold, OP_CONTROL },
-	{ PROTO_OP_QUEUE_RELEASE, op_queue_release, OP_CONTROL },
-	{ PROTO_OP_QUEUE_REMOVE, op_queue_remove, OP_CONTROL },
-	{ PROTO_OP_QUEUE_FLUSH, op_queue_flush, OP_CONTROL },
-	{ PROTO_OP_STATUS_CHANGE_PASSWORD, op_status_change_password, OP_CONTROL },
-	{ PROTO_OP_UI_REPLY, op_ui_reply, OP_CONTROL },
-	{ PROTO_OP_ADVISE, op_advise, OP_READ },
-	{ PROTO_OP_UNADVISE, op_unadvise, OP_READ },
+	{ PROTO_OP_LOGON, op_logon, OP_READ, false },
+	{ PROTO_OP_STATUS_QUERY, op_status_query, OP_READ, false },
+	{ PROTO_OP_STATUS_GET_PROPS, op_status_get_props, OP_READ, false },
+	{ PROTO_OP_STATUS_FLUSH_QUEUES, op_status_flush_queues, OP_CONTROL, WAITS },
+	{ PROTO_OP_STATUS_VALIDATE_STATE, op_status_validate_state, OP_CONTROL, WAITS },
+	{ PROTO_OP_MESSAGE_SUBMIT, op_message_submit, OP_CONTROL, WAITS },
+	{ PROTO_OP_QUEUE_LIST, op_queue_list, OP_READ, WAITS },
+	{ PROTO_OP_QUEUE_HOLD, op_queue_hold, OP_CONTROL, WAITS },
+	{ PROTO_OP_QUEUE_RELEASE, op_queue_release, OP_CONTROL, WAITS },
+	{ PROTO_OP_QUEUE_REMOVE, op_queue_remove, OP_CONTROL, WAITS },
+	{ PROTO_OP_QUEUE_FLUSH, op_queue_flush, OP_CONTROL, WAITS },
+	{ PROTO_OP_STATUS_CHANGE_PASSWORD, op_status_change_password, OP_CONTROL, false },
+	{ PROTO_OP_UI_REPLY, op_ui_reply, OP_CONTROL, false },
+	{ PROTO_OP_ADVISE, op_advise, OP_READ, false },
+	{ PROTO_OP_UNADVISE, op_unadvise, OP_READ, false },
 };
+
+/* Requests waiting for the recovery to end, in arrival order. */
+struct parked {
+	STAILQ_ENTRY(parked) entry;
+	struct request *req;
+	size_t op;			/* index in ops */
+	json_object *msg;		/* a reference of our own */
+};
+static STAILQ_HEAD(, parked) parked = STAILQ_HEAD_INITIALIZER(parked);
+
+void
+ops_recovered(void *ctx)
+{
+	struct spooler *sp = ctx;
+	struct parked *p;
+
+	while ((p = STAILQ_FIRST(&parked)) != NULL) {
+		STAILQ_REMOVE_HEAD(&parked, entry);
+		ops[p->op].fn(sp, p->req, p->msg);
+		json_object_put(p->msg);
+		free(p);
+	}
+}
+
+static void
+parked_fail_all(void)
+{
+	struct parked *p;
+
+	while ((p = STAILQ_FIRST(&parked)) != NULL) {
+		STAILQ_REMOVE_HEAD(&parked, entry);
+		control_fail(p->req, MAPI_E_END_OF_SESSION,
+			     "the daemon stopped before it had recovered its spool");
+		json_object_put(p->msg);
+		free(p);
+	}
+}
 
 static bool
 id_listed(const struct id_list *l, id_t id)
@@ -914,6 +960,19 @@ ops_dispatch(void *ctx, struct request *req, const char *op, json_object *msg)
 				     ops[i].class == OP_CONTROL ?
 					     "allow_users and allow_groups" :
 					     "allow_read_users and allow_read_groups");
+			return;
+		}
+		if (ops[i].waits_for_queue && spooler_recovering(sp)) {
+			struct parked *pk = malloc(sizeof(*pk));
+
+			if (pk == NULL) {
+				control_fail(req, MAPI_E_NOT_ENOUGH_MEMORY, "out of memory");
+				return;
+			}
+			pk->req = req;
+			pk->op = i;
+			pk->msg = json_object_get(msg);
+			STAILQ_INSERT_TAIL(&parked, pk, entry);
 			return;
 		}
 		ops[i].fn(ctx, req, msg);

@@ -20,6 +20,10 @@ void ops_client_closed(void *ctx, struct client *cl);
 /* Forget pending prompts (at shutdown, before the spooler goes). */
 void ops_shutdown(void);
 
+/* The spooler's queue is whole (spooler_set_recovered_hook; ctx: the
+ * spooler): run the requests that waited for it. */
+void ops_recovered(void *ctx);
+
 /* The hello event sent to each new client (a new reference). */
 json_object *ops_hello(const char *profile, size_t max_line);
 

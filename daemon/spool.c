@@ -1486,8 +1486,8 @@ load_msg(struct spool *s, enum folder f, const char *id, bool has_env, char *why
 	if ((m = load_envelope(s, f, name, id, &st, &head, why, whylen, damaged)) == NULL)
 		return NULL;
 	if ((uint64_t)st.st_size - head != m->size) {
-		snprintf(why, whylen, "%jd bytes after an envelope of %zu, which says %" PRIu64,
-			 (intmax_t)st.st_size, head, m->size);
+		snprintf(why, whylen, "%jd bytes after its envelope, which says %" PRIu64,
+			 (intmax_t)st.st_size - (intmax_t)head, m->size);
 		qmsg_free(m);
 		return NULL;
 	}
@@ -1519,11 +1519,24 @@ struct listed {
 	bool env;		/* ID.env, else ID.msg */
 };
 
-struct recovery {
+/* A folder's listing, sorted. */
+struct listing {
 	struct listed *v;
 	size_t n, cap;
 	bool nomem;
 };
+
+struct spool_recovery {
+	struct spool *s;
+	struct listing folder[2];	/* outbound, inbound */
+	int at_folder;			/* 0, 1; 2: done */
+	size_t at;			/* next entry of folder[at_folder] */
+	size_t ids;			/* messages listed */
+	size_t done;			/* messages recovered or set aside */
+	long loaded;
+};
+
+static const enum folder recovery_folders[2] = { F_OUTBOUND, F_INBOUND };
 
 /* Note every name of ours; set aside the rest.  No file is opened here:
  * knowing from the listing which messages have an ID.env saves a lookup
@@ -1531,7 +1544,7 @@ struct recovery {
 static void
 list_entry(struct spool *s, enum folder f, const char *name, void *arg)
 {
-	struct recovery *rc = arg;
+	struct listing *l = arg;
 	size_t len = strlen(name);
 
 	if (len != SPOOL_ID_LEN + 4 || !valid_id(name, SPOOL_ID_LEN) ||
@@ -1542,19 +1555,19 @@ list_entry(struct spool *s, enum folder f, const char *name, void *arg)
 		set_aside(s, f, name);
 		return;
 	}
-	if (rc->n == rc->cap) {
-		size_t cap = rc->cap ? rc->cap * 2 : 1024;
-		struct listed *v = reallocarray(rc->v, cap, sizeof(*v));
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 1024;
+		struct listed *v = reallocarray(l->v, cap, sizeof(*v));
 
 		if (v == NULL) {
-			rc->nomem = true;
+			l->nomem = true;
 			return;
 		}
-		rc->v = v;
-		rc->cap = cap;
+		l->v = v;
+		l->cap = cap;
 	}
-	memcpy(rc->v[rc->n].id, name, SPOOL_ID_LEN);
-	rc->v[rc->n++].env = name[SPOOL_ID_LEN + 2] == 'n';
+	memcpy(l->v[l->n].id, name, SPOOL_ID_LEN);
+	l->v[l->n++].env = name[SPOOL_ID_LEN + 2] == 'n';
 }
 
 /* By ID, then .env before .msg; the same entry twice stays twice. */
@@ -1604,48 +1617,102 @@ recover_one(struct spool *s, enum folder f, const char *id, bool has_msg, bool h
 	(*n)++;
 }
 
-/* Every message of folder f, in ID order. */
-static int
-recover_folder(struct spool *s, enum folder f, spool_found_fn found, void *ctx, long *n,
-	       char *err, size_t errlen)
+struct spool_recovery *
+spool_recover_begin(struct spool *s, char *err, size_t errlen)
 {
-	struct recovery rc = { 0 };
+	struct spool_recovery *r = calloc(1, sizeof(*r));
 
-	if (scan_folder(s, f, list_entry, &rc, err, errlen) == -1 || rc.nomem) {
-		if (rc.nomem)
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->s = s;
+	/* Nothing in tmp/ was ever committed: no sync is needed either,
+	 * a crash now only means doing this again. */
+	if (scan_folder(s, F_TMP, purge_tmp, NULL, err, errlen) == -1)
+		goto fail;
+	for (int i = 0; i < 2; i++) {
+		struct listing *l = &r->folder[i];
+		enum folder f = recovery_folders[i];
+
+		if (scan_folder(s, f, list_entry, l, err, errlen) == -1)
+			goto fail;
+		if (l->nomem) {
 			snprintf(err, errlen, "%s/%s: out of memory listing it", s->dir,
 				 folder_names[f]);
-		free(rc.v);
-		return -1;
+			goto fail;
+		}
+		if (l->n > 1)
+			qsort(l->v, l->n, sizeof(*l->v), listed_cmp);
+		for (size_t k = 0; k < l->n; k++)
+			r->ids += k == 0 || memcmp(l->v[k].id, l->v[k - 1].id, SPOOL_ID_LEN) != 0;
 	}
-	if (rc.n > 1)
-		qsort(rc.v, rc.n, sizeof(*rc.v), listed_cmp);
-	for (size_t i = 0; i < rc.n;) {
+	return r;
+fail:
+	spool_recover_end(r);
+	return NULL;
+}
+
+size_t
+spool_recovery_total(const struct spool_recovery *r)
+{
+	return r->ids;
+}
+
+size_t
+spool_recovery_done(const struct spool_recovery *r)
+{
+	return r->done;
+}
+
+bool
+spool_recover_step(struct spool_recovery *r, size_t max, spool_found_fn found, void *ctx)
+{
+	for (size_t k = 0; k < max && r->at_folder < 2;) {
+		struct listing *l = &r->folder[r->at_folder];
 		char id[SPOOL_ID_LEN + 1];
 		bool has_msg = false, has_env = false;
 
-		memcpy(id, rc.v[i].id, SPOOL_ID_LEN);
-		id[SPOOL_ID_LEN] = '\0';
-		for (; i < rc.n && memcmp(rc.v[i].id, id, SPOOL_ID_LEN) == 0; i++) {
-			has_env |= rc.v[i].env;
-			has_msg |= !rc.v[i].env;
+		if (r->at == l->n) {
+			r->at_folder++;
+			r->at = 0;
+			continue;
 		}
-		recover_one(s, f, id, has_msg, has_env, found, ctx, n);
+		memcpy(id, l->v[r->at].id, SPOOL_ID_LEN);
+		id[SPOOL_ID_LEN] = '\0';
+		for (; r->at < l->n && memcmp(l->v[r->at].id, id, SPOOL_ID_LEN) == 0; r->at++) {
+			has_env |= l->v[r->at].env;
+			has_msg |= !l->v[r->at].env;
+		}
+		recover_one(r->s, recovery_folders[r->at_folder], id, has_msg, has_env, found, ctx,
+			    &r->loaded);
+		r->done++;
+		k++;
 	}
-	free(rc.v);
-	return 0;
+	return r->at_folder < 2;
+}
+
+void
+spool_recover_end(struct spool_recovery *r)
+{
+	if (r == NULL)
+		return;
+	for (int i = 0; i < 2; i++)
+		free(r->folder[i].v);
+	free(r);
 }
 
 long
 spool_recover(struct spool *s, spool_found_fn found, void *ctx, char *err, size_t errlen)
 {
-	long n = 0;
+	struct spool_recovery *r = spool_recover_begin(s, err, errlen);
+	long n;
 
-	/* Nothing in tmp/ was ever committed: no sync is needed either,
-	 * a crash now only means doing this again. */
-	if (scan_folder(s, F_TMP, purge_tmp, NULL, err, errlen) == -1 ||
-	    recover_folder(s, F_OUTBOUND, found, ctx, &n, err, errlen) == -1 ||
-	    recover_folder(s, F_INBOUND, found, ctx, &n, err, errlen) == -1)
+	if (r == NULL)
 		return -1;
+	while (spool_recover_step(r, SIZE_MAX, found, ctx))
+		;
+	n = r->loaded;
+	spool_recover_end(r);
 	return n;
 }

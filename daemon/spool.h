@@ -127,13 +127,28 @@ void spool_close(struct spool *s);
 /* A fresh message ID. */
 void spool_new_id(struct spool *s, char id[SPOOL_ID_LEN + 1]);
 
-/* Recover at start (synchronous, before serving): discard tmp/, load every
- * message of both queues and hand each to found (which takes ownership),
- * set torn or invalid ones aside into corrupt/ with a log line, remove
- * envelopes left without their message.  Each queue's messages come in ID
- * order, outbound first.  Returns the number loaded, -1 with err if a folder cannot be
- * read. */
+/*
+ * Recover at start: discard tmp/, load every message of both queues and
+ * hand each to found (which takes ownership), set torn or invalid ones
+ * aside into corrupt/ with a log line, remove envelopes left without their
+ * message.  Each queue's messages come in ID order, outbound first.
+ *
+ * In steps, so that a big spool is read on the worker pool while the loop
+ * serves: spool_recover_begin (on the loop, before anything is written to
+ * the spool: it empties tmp/ and lists the folders; NULL with err if a
+ * folder cannot be read), then spool_recover_step (blocking reads: on a
+ * worker; nothing may be committed to the spool meanwhile) until it
+ * returns false, each step loading at most max messages, then
+ * spool_recover_end.  spool_recover does it all at once and returns the
+ * number loaded, -1 with err.
+ */
 typedef void (*spool_found_fn)(void *ctx, struct qmsg *m);
+struct spool_recovery;
+struct spool_recovery *spool_recover_begin(struct spool *s, char *err, size_t errlen);
+bool spool_recover_step(struct spool_recovery *r, size_t max, spool_found_fn found, void *ctx);
+size_t spool_recovery_total(const struct spool_recovery *r);	/* messages listed */
+size_t spool_recovery_done(const struct spool_recovery *r);	/* of them, read so far */
+void spool_recover_end(struct spool_recovery *r);
 long spool_recover(struct spool *s, spool_found_fn found, void *ctx, char *err,
 		   size_t errlen);
 

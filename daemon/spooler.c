@@ -31,6 +31,7 @@
 #include "propval.h"
 #include "protocol.h"
 #include "spooler.h"
+#include "systemd.h"
 
 /* How long a stop waits for the workers' jobs to finish. */
 #define SHUTDOWN_DRAIN_MS 2000
@@ -339,20 +340,101 @@ xport_free(struct xport *x)
 	free(x);
 }
 
-/* A message recovery found.  The spool gives each queue's messages in ID
- * order, so every insert appends: recovery stays linear in the queue's
- * size. */
+/* A message recovery found, packed.  The spool gives each queue's messages
+ * in ID order, so every insert appends: recovery stays linear in the
+ * queue's size. */
 static void
-recovered(void *ctx, struct qmsg *m)
+recovered(struct spooler *sp, struct qmsg *m)
 {
-	struct spooler *sp = ctx;
-
-	m = qmsg_pack(m);
 	if (queue_insert(sp->queue, m) == -1) {
 		log_warnx("message %s: found twice in the spool, or out of memory; "
 			  "left on disk, not queued", m->id);
 		qmsg_free(m);
 	}
+}
+
+static void
+recovered_now(void *ctx, struct qmsg *m)
+{
+	recovered(ctx, qmsg_pack(m));
+}
+
+/*
+ * A big spool is read on the workers, RECOVER_CHUNK messages a job, while
+ * the loop serves (status queries answer; what needs the whole queue waits
+ * in ops.c until spooler_recovering is false).  A spool of at most one
+ * chunk is read at once, before serving.
+ */
+#define RECOVER_CHUNK 1024
+
+struct recovering {
+	struct spooler *sp;
+	struct spool_recovery *r;
+	struct qmsg *chunk[RECOVER_CHUNK];	/* the worker's, until done runs */
+	size_t n;
+	bool more;
+};
+
+/* On a worker: only rc is touched. */
+static void
+recover_collect(void *ctx, struct qmsg *m)
+{
+	struct recovering *rc = ctx;
+
+	rc->chunk[rc->n++] = qmsg_pack(m);
+}
+
+static void
+recover_work(void *arg)
+{
+	struct recovering *rc = arg;
+
+	rc->more = spool_recover_step(rc->r, RECOVER_CHUNK, recover_collect, rc);
+}
+
+static void
+recovering_free(struct recovering *rc)
+{
+	if (rc == NULL)
+		return;
+	for (size_t i = 0; i < rc->n; i++)
+		qmsg_free(rc->chunk[i]);
+	spool_recover_end(rc->r);
+	free(rc);
+}
+
+static void recovery_finish(struct spooler *sp);
+
+static void
+recovery_progress(struct spooler *sp)
+{
+	struct spool_recovery *r = sp->recovering->r;
+	char text[128];
+
+	snprintf(text, sizeof(text), "Recovering the spool: %zu of %zu messages",
+		 spool_recovery_done(r), spool_recovery_total(r));
+	spooler_row_update(sp, sp->spooler_row, 0, 0, text);
+	systemd_status("%s", text);
+}
+
+static void
+recover_done(void *arg)
+{
+	struct recovering *rc = arg;
+	struct spooler *sp = rc->sp;
+
+	for (size_t i = 0; i < rc->n; i++)
+		recovered(sp, rc->chunk[i]);
+	rc->n = 0;
+	if (rc->more && !sp->stopping) {
+		recovery_progress(sp);
+		if (worker_submit(sp->workers, recover_work, recover_done, rc) == 0)
+			return;
+		log_warnx("spool: out of memory: reading the rest of it at once");
+		while (spool_recover_step(rc->r, SIZE_MAX, recovered_now, sp))
+			;
+	}
+	recovery_finish(sp);
 }
 
 /* Messages whose transports are all done (a crash between the last
@@ -377,6 +459,42 @@ settle_recovered(struct spooler *sp)
 }
 
 static void offline_load(struct spooler *sp);
+
+/* The queue is whole: start what the last run left to do. */
+static void
+recovery_finish(struct spooler *sp)
+{
+	recovering_free(sp->recovering);
+	sp->recovering = NULL;
+	if (sp->stopping)
+		return;
+	settle_recovered(sp);
+	log_notice("spool %s: %zu outbound, %zu inbound messages recovered",
+		   sp->cfg->spooler.spool_dir, queue_count(sp->queue, SPOOL_OUTBOUND),
+		   queue_count(sp->queue, SPOOL_INBOUND));
+	spooler_row_update(sp, sp->spooler_row, 0, 0, "Available");
+	/* Pick up where the last run stopped. */
+	for (size_t i = 0; i < sp->n_xports; i++)
+		if (sp->xports[i]->tc->send == SEND_IMMEDIATE)
+			flush_background(sp->xports[i], true, false);
+	flush_deliver_inbound(sp);
+	spooler_schedule(sp);
+	if (sp->recovered_hook != NULL)
+		sp->recovered_hook(sp->recovered_ctx);
+}
+
+bool
+spooler_recovering(const struct spooler *sp)
+{
+	return sp->recovering != NULL;
+}
+
+void
+spooler_set_recovered_hook(struct spooler *sp, void (*fn)(void *ctx), void *ctx)
+{
+	sp->recovered_hook = fn;
+	sp->recovered_ctx = ctx;
+}
 static void offline_save_free(struct offline_save *o);
 
 struct spooler *
@@ -398,7 +516,10 @@ spooler_new(struct event_base *base, const struct config *cfg, char *err, size_t
 		goto fail;
 	if ((sp->spool = spool_open(cfg->spooler.spool_dir, sp->workers, err, errlen)) == NULL)
 		goto fail;
-	if ((n = spool_recover(sp->spool, recovered, sp, err, errlen)) == -1)
+	if ((sp->recovering = calloc(1, sizeof(*sp->recovering))) == NULL)
+		goto nomem;
+	sp->recovering->sp = sp;
+	if ((sp->recovering->r = spool_recover_begin(sp->spool, err, errlen)) == NULL)
 		goto fail;
 	if ((sp->store = store_open(cfg->spooler.store, sp->workers, err, errlen)) == NULL)
 		goto fail;
@@ -419,16 +540,18 @@ spooler_new(struct event_base *base, const struct config *cfg, char *err, size_t
 	sp->starting = true;
 	offline_load(sp);
 	sp->starting = false;
-	settle_recovered(sp);
-	log_notice("spool %s: %zu outbound, %zu inbound message%s recovered",
-		   cfg->spooler.spool_dir, queue_count(sp->queue, SPOOL_OUTBOUND),
-		   queue_count(sp->queue, SPOOL_INBOUND), n == 1 ? "" : "s");
-	/* Pick up where the last run stopped. */
-	for (size_t i = 0; i < sp->n_xports; i++)
-		if (sp->xports[i]->tc->send == SEND_IMMEDIATE)
-			flush_background(sp->xports[i], true, false);
-	flush_deliver_inbound(sp);
-	spooler_schedule(sp);
+	n = (long)spool_recovery_total(sp->recovering->r);
+	if (n <= RECOVER_CHUNK) {
+		while (spool_recover_step(sp->recovering->r, SIZE_MAX, recovered_now, sp))
+			;
+		recovery_finish(sp);
+	} else if (worker_submit(sp->workers, recover_work, recover_done, sp->recovering) == 0) {
+		log_notice("spool %s: recovering %ld messages while serving", cfg->spooler.spool_dir,
+			   n);
+		recovery_progress(sp);
+	} else {
+		goto nomem;
+	}
 	return sp;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -466,6 +589,9 @@ spooler_free(struct spooler *sp)
 	/* Jobs still queued on the workers are dropped; a message they were
 	 * writing stays as it was on disk, and recovery finds it. */
 	worker_pool_free(sp->workers);
+	/* A recovery stopped halfway: the rest stays on disk for the next
+	 * start, and what a dropped job read is freed. */
+	recovering_free(sp->recovering);
 	/* A save whose done never ran (the pool dropped it). */
 	if (sp->offline_saving != NULL)
 		offline_save_free(sp->offline_saving);
@@ -1503,6 +1629,12 @@ spooler_reload(struct spooler *sp, const struct config *cfg, char *err, size_t e
 	struct status_obj **order;
 	size_t n = 0, n_created = 0;
 
+	if (sp->recovering != NULL) {
+		snprintf(err, errlen, "the spool is still being recovered (%zu of %zu messages "
+			 "read): reload once it is", spool_recovery_done(sp->recovering->r),
+			 spool_recovery_total(sp->recovering->r));
+		return -1;
+	}
 	if (strcmp(cfg->spooler.spool_dir, sp->cfg->spooler.spool_dir) != 0 ||
 	    strcmp(cfg->spooler.store, sp->cfg->spooler.store) != 0 ||
 	    strcmp(cfg->spooler.profile_name, sp->cfg->spooler.profile_name) != 0) {

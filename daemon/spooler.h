@@ -72,6 +72,9 @@ struct spooler {
 	unsigned flushes_running;	/* for the spooler row's flush bits */
 	unsigned next_flush_id;
 	bool starting;			/* reading the saved state */
+	struct recovering *recovering;	/* reading the spool; NULL: done */
+	void (*recovered_hook)(void *ctx);
+	void *recovered_ctx;
 	struct offline_save *offline_saving; /* the write of the offline list out */
 	bool offline_dirty;		/* it changed since that write began */
 	bool stopping;
@@ -79,9 +82,13 @@ struct spooler {
 
 /* Build the spooler of cfg (which must outlive it): open the spool and
  * recover it, open the store and every transport, make the status rows.
- * NULL with a message in err on failure. */
+ * NULL with a message in err on failure.  A big spool is read on the
+ * workers after this returns, while the loop runs: spooler_recovering is
+ * true until the queue is whole, and then the hook runs (once). */
 struct spooler *spooler_new(struct event_base *base, const struct config *cfg, char *err,
 			    size_t errlen);
+bool spooler_recovering(const struct spooler *sp);
+void spooler_set_recovered_hook(struct spooler *sp, void (*fn)(void *ctx), void *ctx);
 /* Stop: pending flushes end with MAPI_E_END_OF_SESSION, then everything
  * is freed.  Call before the control server goes. */
 void spooler_free(struct spooler *sp);

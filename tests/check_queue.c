@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mapispool/mapispool.h>
@@ -592,6 +593,77 @@ START_TEST(select_by_domain_transport_message)
 }
 END_TEST
 
+/* ---- A big spool is read while the daemon serves ---- */
+
+#define BIG_SPOOL 3000		/* more than one recovery chunk (1024) */
+
+static const char recovery_config[] =
+	"[spooler]\n"
+	"spool_dir = @DIR@/spool\n"
+	"store = @DIR@/Maildir\n"
+	"[transport:local]\n"
+	"type = maildir\n"
+	"deliver_to = @DIR@/outbox\n"
+	"send = on-demand\n";
+
+/* n messages of the local transport, written as doc/spool.md says. */
+static void
+write_spool(const char *dir, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char path[PATH_MAX], head[512];
+		static const char body[] = "Subject: big spool\r\n\r\nhello\r\n";
+		int len;
+		FILE *f;
+
+		len = snprintf(head, sizeof(head),
+			       "mapispool-envelope 1\nid 0190a1b2c3d4%08x\nqueue outbound\n"
+			       "queued %lld\nsize %zu\nsender a@example.net\n"
+			       "rcpt b@example.net SMTP 0\nunit local queued 0 0 0 -\nend\n",
+			       (unsigned)i, (long long)time(NULL) * 1000, sizeof(body) - 1);
+		snprintf(path, sizeof(path), "%s/spool/outbound/0190a1b2c3d4%08x.msg", dir,
+			 (unsigned)i);
+		ck_assert_ptr_nonnull(f = fopen(path, "w"));
+		ck_assert_uint_eq(fwrite(head, 1, (size_t)len, f), (size_t)len);
+		ck_assert_uint_eq(fwrite(body, 1, sizeof(body) - 1, f), sizeof(body) - 1);
+		ck_assert_int_eq(fclose(f), 0);
+	}
+}
+
+START_TEST(big_spool_read_while_serving)
+{
+	char *out = NULL, *log;
+
+	ck_assert_int_eq(harness_start(&d, recovery_config), 0);
+	harness_kill(&d, SIGTERM);
+	write_spool(d.dir, BIG_SPOOL);
+
+	/* Stopped in the middle of its recovery, the daemon leaves the
+	 * spool as it found it. */
+	ck_assert_int_eq(harness_restart(&d), 0);
+	harness_kill(&d, SIGTERM);
+	ck_assert_int_eq(harness_count_files(d.dir, "spool/outbound"), BIG_SPOOL);
+
+	/* It answers before the queue is whole; a flush asked for at once
+	 * waits for it and sends every message. */
+	ck_assert_int_eq(harness_restart(&d), 0);
+	ck_assert_int_eq(harness_ctl(&d, &out, NULL, "flush", "--no-ui", "--json", NULL), 0);
+	log = harness_log(&d);
+	/* (The log's end, as a Check message is bounded.) */
+	ck_assert_msg(strstr(out, "\"sent\":3000") != NULL, "%s\n%s", out,
+		      log + (strlen(log) > 1500 ? strlen(log) - 1500 : 0));
+	free(log);
+	free(out);
+	ck_assert_int_eq(harness_count_files(d.dir, "outbox/new"), BIG_SPOOL);
+	log = harness_log(&d);
+	ck_assert_msg(strstr(log, "recovering 3000 messages while serving") != NULL, "%s", log);
+	ck_assert_msg(strstr(log, "3000 outbound, 0 inbound messages recovered") != NULL, "%s",
+		      log);
+	free(log);
+	ck_assert_int_eq(harness_stop(&d), 0);
+}
+END_TEST
+
 static Suite *
 queue_suite(void)
 {
@@ -616,6 +688,11 @@ queue_suite(void)
 	tcase_add_test(tc, offline_survives_restart);
 	tcase_add_test(tc, failing_transport_backs_off);
 	tcase_add_test(tc, select_by_domain_transport_message);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("recovery");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, big_spool_read_while_serving);
 	suite_add_tcase(s, tc);
 	return s;
 }
