@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -79,6 +81,7 @@ struct control {
 	bool owns_path;			/* made by control_new: unlink at free */
 	struct control_limits lim;
 	json_object *hello;
+	json_tokener *tok;		/* reused for every request line */
 	control_dispatch_fn dispatch;
 	void *ctx;
 	control_close_fn close_hook;
@@ -170,23 +173,57 @@ client_check_done(struct client *cl)
 		client_close(cl, cl->eof ? "end of input" : "after error");
 }
 
+/* Send the line made of parts[0..n) (its '\n' included).  When nothing
+ * of cl's waits to be written, the line goes to the socket at once: a
+ * reply that fits (the usual case) never passes through the output
+ * buffer, so the bufferevent does not switch its write event on and off
+ * (two epoll_ctl calls) nor wait a turn of the loop to write it.  What the
+ * socket does not take now, or all of it after an error (the bufferevent
+ * meets the error again when it writes, and closes), is buffered, and
+ * order is kept: nothing is written directly while anything is buffered. */
 static void
-client_send(struct client *cl, json_object *msg)
+client_send_parts(struct client *cl, const struct iovec *parts, int n)
 {
-	size_t len;
-	const char *s;
 	struct evbuffer *out;
+	size_t done = 0;
 
 	if (cl->dropped)
 		return;
-	s = proto_to_string(msg, &len);
 	out = bufferevent_get_output(cl->bev);
-	if (evbuffer_add(out, s, len) == -1 || evbuffer_add(out, "\n", 1) == -1) {
-		client_drop(cl, "out of memory writing a reply");
-		return;
+	if (evbuffer_get_length(out) == 0) {
+		struct msghdr mh = { .msg_iov = (struct iovec *)parts, .msg_iovlen = (size_t)n };
+		ssize_t w = sendmsg(bufferevent_getfd(cl->bev), &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		done = w > 0 ? (size_t)w : 0;
+	}
+	for (int i = 0; i < n; i++) {
+		size_t skip = done < parts[i].iov_len ? done : parts[i].iov_len;
+
+		done -= skip;
+		if (skip < parts[i].iov_len &&
+		    evbuffer_add(out, (const char *)parts[i].iov_base + skip,
+				 parts[i].iov_len - skip) == -1) {
+			client_drop(cl, "out of memory writing a reply");
+			return;
+		}
 	}
 	if (client_outlen(cl) > OUT_HIGH)
 		bufferevent_disable(cl->bev, EV_READ);
+}
+
+static void
+client_send(struct client *cl, json_object *msg)
+{
+	struct iovec parts[2];
+	size_t len;
+
+	if (cl->dropped)
+		return;
+	parts[0].iov_base = (void *)proto_to_string(msg, &len);
+	parts[0].iov_len = len;
+	parts[1].iov_base = "\n";
+	parts[1].iov_len = 1;
+	client_send_parts(cl, parts, 2);
 }
 
 static json_object *
@@ -214,6 +251,34 @@ client_error(struct client *cl, json_object *id, HRESULT hr, const char *message
 	json_object_put(r);
 }
 
+/* req is answered: free it, and let its client go on. */
+static void
+request_done(struct request *req)
+{
+	struct client *cl = req->cl;
+
+	json_object_put(req->id);
+	free(req);
+	cl->pending--;
+	if (cl->bev == NULL) {
+		client_maybe_free(cl);
+		return;
+	}
+	/* Room for more requests: read what waited, then see if done. */
+	if (!cl->eof && !cl->closing && !cl->dropped && client_outlen(cl) <= OUT_HIGH) {
+		bufferevent_enable(cl->bev, EV_READ);
+		/* Lines that came while reading was paused (max_pending) are
+		 * in the input buffer already: no new data will wake the
+		 * bufferevent for them, and a reply written at once brings no
+		 * write callback either.  Read them from the loop, unless
+		 * client_read is running now and will go on by itself. */
+		if (cl->busy == 0 && evbuffer_get_length(bufferevent_get_input(cl->bev)) > 0)
+			bufferevent_trigger(cl->bev, EV_READ,
+					    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	}
+	client_check_done(cl);
+}
+
 void
 control_reply(struct request *req, HRESULT hr, json_object *body)
 {
@@ -230,17 +295,57 @@ control_reply(struct request *req, HRESULT hr, json_object *body)
 		json_object_put(r);
 	}
 	json_object_put(body);
-	json_object_put(req->id);
-	free(req);
-	cl->pending--;
-	if (cl->bev == NULL) {
-		client_maybe_free(cl);
-		return;
+	request_done(req);
+}
+
+/* The id as json-c writes it: a number by hand (the common case), anything
+ * else by json-c itself, so that both replies of control_reply and of
+ * control_reply_text spell it alike. */
+static const char *
+id_text(json_object *id, char *buf, size_t size, size_t *len)
+{
+	if (json_object_is_type(id, json_type_int)) {
+		int64_t v = json_object_get_int64(id);
+
+		/* INT64_MAX may be a clamped uint64: json-c prints that one. */
+		if (v != INT64_MAX) {
+			*len = (size_t)snprintf(buf, size, "%" PRId64, v);
+			return buf;
+		}
 	}
-	/* Room for more requests: read what waited, then see if done. */
-	if (!cl->eof && !cl->closing && !cl->dropped && client_outlen(cl) <= OUT_HIGH)
-		bufferevent_enable(cl->bev, EV_READ);
-	client_check_done(cl);
+	return proto_to_string(id, len);
+}
+
+void
+control_reply_text(struct request *req, HRESULT hr, const struct iovec *members, int n)
+{
+	struct client *cl = req->cl;
+
+	if (cl->bev != NULL && !cl->dropped) {
+		struct iovec parts[CONTROL_REPLY_MAX_PARTS + 4];
+		char idbuf[32], head[96];
+		const char *name = hr_name(hr);
+		size_t idlen;
+		int k = 0, headlen;
+
+		if (n < 0 || n > CONTROL_REPLY_MAX_PARTS)
+			abort(); /* a caller's bug, not a client's input */
+		parts[k].iov_base = "{\"id\":";
+		parts[k++].iov_len = 6;
+		parts[k].iov_base = (void *)id_text(req->id, idbuf, sizeof(idbuf), &idlen);
+		parts[k++].iov_len = idlen;
+		/* hr_name's names are identifiers: nothing to escape. */
+		headlen = snprintf(head, sizeof(head), ",\"hr\":%d,\"hr_name\":\"%s\"%s", (int)hr,
+				   name ? name : "UNKNOWN", n > 0 ? "," : "");
+		parts[k].iov_base = head;
+		parts[k++].iov_len = (size_t)headlen;
+		for (int i = 0; i < n; i++)
+			parts[k++] = members[i];
+		parts[k].iov_base = "}\n";
+		parts[k++].iov_len = 2;
+		client_send_parts(cl, parts, k);
+	}
+	request_done(req);
 }
 
 void
@@ -358,7 +463,7 @@ client_handle_line(struct client *cl, const char *line, size_t len)
 	/* Blank lines are harmless keep-alives from hand-typed sessions. */
 	if (strspn(line, " \t\r") == len)
 		return;
-	if ((msg = proto_parse_line(line, len, err, sizeof(err))) == NULL) {
+	if ((msg = proto_parse_line_tok(c->tok, line, len, err, sizeof(err))) == NULL) {
 		client_error(cl, NULL, MAPI_E_INVALID_PARAMETER, err);
 		return;
 	}
@@ -858,10 +963,11 @@ control_start(struct event_base *base, int fd, const char *path, bool owns_path,
 	c->dispatch = dispatch;
 	c->ctx = ctx;
 	TAILQ_INIT(&c->clients);
+	c->tok = proto_tokener_new();
 	c->listener = evconnlistener_new(base, control_accept, c,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	c->accept_resume = evtimer_new(base, accept_resume, c);
-	if (c->listener == NULL || c->accept_resume == NULL) {
+	if (c->listener == NULL || c->accept_resume == NULL || c->tok == NULL) {
 		snprintf(err, errlen, "cannot listen on %s", path);
 		if (c->listener == NULL) {
 			close(fd);
@@ -931,6 +1037,8 @@ control_free(struct control *c)
 	}
 	if (c->accept_resume != NULL)
 		event_free(c->accept_resume);
+	if (c->tok != NULL)
+		json_tokener_free(c->tok);
 	free(c->path);
 	free(c);
 }
