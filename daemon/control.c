@@ -1,9 +1,11 @@
 /*
  * control.c — the control socket server.
  *
- * Each connection is a bufferevent reading '\n'-framed JSON requests.  The
- * input is bounded by a read watermark just above the longest allowed line,
- * so a client can never make the daemon buffer more than that; output
+ * Each connection reads '\n'-framed JSON requests with an event of its own
+ * (one read(2) per wake-up: a bufferevent would ask ioctl(FIONREAD) first)
+ * and writes through a bufferevent.  The input is bounded: never more is
+ * read than fits in the longest allowed line and its newline, so a client
+ * can never make the daemon buffer more than that; output
  * beyond a high mark pauses reading from that client until it drains, so a
  * client that never reads its replies cannot grow memory either; events,
  * which are pushed without being asked for, stop at max_output: a client
@@ -19,6 +21,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -28,6 +31,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -50,10 +54,14 @@
 /* Descriptors kept free for the spool, the transports and the workers:
  * no new client is taken within this many of RLIMIT_NOFILE. */
 #define FD_MARGIN 32
+/* Most bytes taken from a client's socket per wake-up. */
+#define READ_CHUNK 16384
 
 struct client {
 	struct control *ctl;
 	struct bufferevent *bev;	/* NULL once the connection is closed */
+	struct event *rev;		/* readable, or idle_timeout passed */
+	struct evbuffer *in;		/* read, not yet taken as lines */
 	unsigned id;			/* for the log */
 	struct peer peer;
 	struct event *timer;		/* request_timeout, or a drop due */
@@ -79,6 +87,7 @@ struct control {
 	bool owns_path;			/* made by control_new: unlink at free */
 	struct control_limits lim;
 	json_object *hello;
+	json_tokener *tok;		/* reused for every request line */
 	control_dispatch_fn dispatch;
 	void *ctx;
 	control_close_fn close_hook;
@@ -88,13 +97,15 @@ struct control {
 	unsigned next_id;
 };
 
-static void client_read(struct bufferevent *bev, void *arg);
+static void client_read(struct client *cl);
 
 /* A closed client goes once nothing refers to it any more. */
 static void
 client_maybe_free(struct client *cl)
 {
 	if (cl->bev == NULL && cl->pending == 0 && cl->busy == 0 && cl->refs == 0) {
+		if (cl->in != NULL)
+			evbuffer_free(cl->in);
 		free(cl->peer.groups);
 		free(cl);
 	}
@@ -128,6 +139,8 @@ client_close(struct client *cl, const char *why)
 	}
 	bufferevent_free(cl->bev);
 	cl->bev = NULL;
+	event_free(cl->rev);
+	cl->rev = NULL;
 	event_free(cl->timer);
 	cl->timer = NULL;
 	TAILQ_REMOVE(&c->clients, cl, entry);
@@ -136,6 +149,23 @@ client_close(struct client *cl, const char *why)
 	if (evtimer_pending(c->accept_resume, NULL))
 		accept_resume(-1, 0, c);
 	client_maybe_free(cl);
+}
+
+/* Reading on (again): also restarts the idle timeout, as a bufferevent's
+ * read timeout restarts when reading is enabled. */
+static void
+client_read_on(struct client *cl)
+{
+	msec_t t = cl->ctl->lim.idle_timeout;
+	struct timeval tv = { .tv_sec = t / 1000, .tv_usec = (t % 1000) * 1000 };
+
+	event_add(cl->rev, t > 0 ? &tv : NULL);
+}
+
+static void
+client_read_off(struct client *cl)
+{
+	event_del(cl->rev);
 }
 
 /* Close cl from the event loop rather than here: the caller may be walking
@@ -150,7 +180,8 @@ client_drop(struct client *cl, const char *why)
 		return;
 	log_warnx("client %u (uid %u): %s: disconnected", cl->id, (unsigned)cl->peer.uid, why);
 	cl->dropped = true;
-	bufferevent_disable(cl->bev, EV_READ | EV_WRITE);
+	client_read_off(cl);
+	bufferevent_disable(cl->bev, EV_WRITE);
 	evtimer_add(cl->timer, &now);
 }
 
@@ -170,23 +201,57 @@ client_check_done(struct client *cl)
 		client_close(cl, cl->eof ? "end of input" : "after error");
 }
 
+/* Send the line made of parts[0..n) (its '\n' included).  When nothing
+ * of cl's waits to be written, the line goes to the socket at once: a
+ * reply that fits (the usual case) never passes through the output
+ * buffer, so the bufferevent does not switch its write event on and off
+ * (two epoll_ctl calls) nor wait a turn of the loop to write it.  What the
+ * socket does not take now, or all of it after an error (the bufferevent
+ * meets the error again when it writes, and closes), is buffered, and
+ * order is kept: nothing is written directly while anything is buffered. */
 static void
-client_send(struct client *cl, json_object *msg)
+client_send_parts(struct client *cl, const struct iovec *parts, int n)
 {
-	size_t len;
-	const char *s;
 	struct evbuffer *out;
+	size_t done = 0;
 
 	if (cl->dropped)
 		return;
-	s = proto_to_string(msg, &len);
 	out = bufferevent_get_output(cl->bev);
-	if (evbuffer_add(out, s, len) == -1 || evbuffer_add(out, "\n", 1) == -1) {
-		client_drop(cl, "out of memory writing a reply");
-		return;
+	if (evbuffer_get_length(out) == 0) {
+		struct msghdr mh = { .msg_iov = (struct iovec *)parts, .msg_iovlen = (size_t)n };
+		ssize_t w = sendmsg(bufferevent_getfd(cl->bev), &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		done = w > 0 ? (size_t)w : 0;
+	}
+	for (int i = 0; i < n; i++) {
+		size_t skip = done < parts[i].iov_len ? done : parts[i].iov_len;
+
+		done -= skip;
+		if (skip < parts[i].iov_len &&
+		    evbuffer_add(out, (const char *)parts[i].iov_base + skip,
+				 parts[i].iov_len - skip) == -1) {
+			client_drop(cl, "out of memory writing a reply");
+			return;
+		}
 	}
 	if (client_outlen(cl) > OUT_HIGH)
-		bufferevent_disable(cl->bev, EV_READ);
+		client_read_off(cl);
+}
+
+static void
+client_send(struct client *cl, json_object *msg)
+{
+	struct iovec parts[2];
+	size_t len;
+
+	if (cl->dropped)
+		return;
+	parts[0].iov_base = (void *)proto_to_string(msg, &len);
+	parts[0].iov_len = len;
+	parts[1].iov_base = "\n";
+	parts[1].iov_len = 1;
+	client_send_parts(cl, parts, 2);
 }
 
 static json_object *
@@ -214,6 +279,33 @@ client_error(struct client *cl, json_object *id, HRESULT hr, const char *message
 	json_object_put(r);
 }
 
+/* req is answered: free it, and let its client go on. */
+static void
+request_done(struct request *req)
+{
+	struct client *cl = req->cl;
+
+	json_object_put(req->id);
+	free(req);
+	cl->pending--;
+	if (cl->bev == NULL) {
+		client_maybe_free(cl);
+		return;
+	}
+	/* Room for more requests: read what waited, then see if done. */
+	if (!cl->eof && !cl->closing && !cl->dropped && client_outlen(cl) <= OUT_HIGH) {
+		client_read_on(cl);
+		/* Lines that came while reading was paused (max_pending) are
+		 * in the input buffer already: no new data will wake the read
+		 * event for them, and a reply written at once brings no write
+		 * callback either.  Take them from the loop, unless
+		 * client_read is running now and will go on by itself. */
+		if (cl->busy == 0 && evbuffer_get_length(cl->in) > 0)
+			event_active(cl->rev, EV_READ, 0);
+	}
+	client_check_done(cl);
+}
+
 void
 control_reply(struct request *req, HRESULT hr, json_object *body)
 {
@@ -230,17 +322,57 @@ control_reply(struct request *req, HRESULT hr, json_object *body)
 		json_object_put(r);
 	}
 	json_object_put(body);
-	json_object_put(req->id);
-	free(req);
-	cl->pending--;
-	if (cl->bev == NULL) {
-		client_maybe_free(cl);
-		return;
+	request_done(req);
+}
+
+/* The id as json-c writes it: a number by hand (the common case), anything
+ * else by json-c itself, so that both replies of control_reply and of
+ * control_reply_text spell it alike. */
+static const char *
+id_text(json_object *id, char *buf, size_t size, size_t *len)
+{
+	if (json_object_is_type(id, json_type_int)) {
+		int64_t v = json_object_get_int64(id);
+
+		/* INT64_MAX may be a clamped uint64: json-c prints that one. */
+		if (v != INT64_MAX) {
+			*len = (size_t)snprintf(buf, size, "%" PRId64, v);
+			return buf;
+		}
 	}
-	/* Room for more requests: read what waited, then see if done. */
-	if (!cl->eof && !cl->closing && !cl->dropped && client_outlen(cl) <= OUT_HIGH)
-		bufferevent_enable(cl->bev, EV_READ);
-	client_check_done(cl);
+	return proto_to_string(id, len);
+}
+
+void
+control_reply_text(struct request *req, HRESULT hr, const struct iovec *members, int n)
+{
+	struct client *cl = req->cl;
+
+	if (cl->bev != NULL && !cl->dropped) {
+		struct iovec parts[CONTROL_REPLY_MAX_PARTS + 4];
+		char idbuf[32], head[96];
+		const char *name = hr_name(hr);
+		size_t idlen;
+		int k = 0, headlen;
+
+		if (n < 0 || n > CONTROL_REPLY_MAX_PARTS)
+			abort(); /* a caller's bug, not a client's input */
+		parts[k].iov_base = "{\"id\":";
+		parts[k++].iov_len = 6;
+		parts[k].iov_base = (void *)id_text(req->id, idbuf, sizeof(idbuf), &idlen);
+		parts[k++].iov_len = idlen;
+		/* hr_name's names are identifiers: nothing to escape. */
+		headlen = snprintf(head, sizeof(head), ",\"hr\":%d,\"hr_name\":\"%s\"%s", (int)hr,
+				   name ? name : "UNKNOWN", n > 0 ? "," : "");
+		parts[k].iov_base = head;
+		parts[k++].iov_len = (size_t)headlen;
+		for (int i = 0; i < n; i++)
+			parts[k++] = members[i];
+		parts[k].iov_base = "}\n";
+		parts[k++].iov_len = 2;
+		client_send_parts(cl, parts, k);
+	}
+	request_done(req);
 }
 
 void
@@ -358,7 +490,7 @@ client_handle_line(struct client *cl, const char *line, size_t len)
 	/* Blank lines are harmless keep-alives from hand-typed sessions. */
 	if (strspn(line, " \t\r") == len)
 		return;
-	if ((msg = proto_parse_line(line, len, err, sizeof(err))) == NULL) {
+	if ((msg = proto_parse_line_tok(c->tok, line, len, err, sizeof(err))) == NULL) {
 		client_error(cl, NULL, MAPI_E_INVALID_PARAMETER, err);
 		return;
 	}
@@ -403,11 +535,9 @@ out:
 static void
 client_error_close(struct client *cl, HRESULT hr, const char *message)
 {
-	struct evbuffer *in = bufferevent_get_input(cl->bev);
-
 	client_error(cl, NULL, hr, message);
-	evbuffer_drain(in, evbuffer_get_length(in));
-	bufferevent_disable(cl->bev, EV_READ);
+	evbuffer_drain(cl->in, evbuffer_get_length(cl->in));
+	client_read_off(cl);
 	evtimer_del(cl->timer);
 	cl->closing = true;
 	client_check_done(cl);
@@ -452,17 +582,17 @@ client_request_timer(struct client *cl, bool new_line, bool paused)
 
 	if (t == 0)
 		return;
-	if (paused || evbuffer_get_length(bufferevent_get_input(cl->bev)) == 0)
+	if (paused || evbuffer_get_length(cl->in) == 0)
 		evtimer_del(cl->timer);
 	else if (new_line || !evtimer_pending(cl->timer, NULL))
 		evtimer_add(cl->timer, &tv);
 }
 
+/* Take the complete lines read so far, as long as the client may send. */
 static void
-client_read(struct bufferevent *bev, void *arg)
+client_read(struct client *cl)
 {
-	struct client *cl = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *in = cl->in;
 	size_t max = cl->ctl->lim.max_line;
 	bool new_line = false, paused = false;
 
@@ -475,7 +605,7 @@ client_read(struct bufferevent *bev, void *arg)
 		/* Paused: the client has too much unread output, or too
 		 * many requests out.  Resumed from write/reply. */
 		if (client_outlen(cl) > OUT_HIGH || cl->pending >= cl->ctl->lim.max_pending) {
-			bufferevent_disable(bev, EV_READ);
+			client_read_off(cl);
 			paused = true;
 			break;
 		}
@@ -511,13 +641,14 @@ client_write(struct bufferevent *bev, void *arg)
 {
 	struct client *cl = arg;
 
+	(void)bev;
 	/* Below the low-water mark again (see client_new). */
-	if (!cl->eof && !cl->closing) {
-		bufferevent_enable(bev, EV_READ);
-		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+	if (!cl->eof && !cl->closing && !cl->dropped) {
+		client_read_on(cl);
+		if (evbuffer_get_length(cl->in) > 0) {
 			/* Keep cl while the lines that waited are read. */
 			cl->busy++;
-			client_read(bev, cl);
+			client_read(cl);
 			cl->busy--;
 			if (cl->bev == NULL) {
 				client_maybe_free(cl);
@@ -537,7 +668,7 @@ client_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_EOF) {
 		/* Half-closed: answer what was asked, then close. */
 		cl->eof = true;
-		bufferevent_disable(cl->bev, EV_READ);
+		client_read_off(cl);
 		/* A line it began can no longer be finished: not a timeout. */
 		evtimer_del(cl->timer);
 		if (cl->pending == 0 && client_outlen(cl) == 0)
@@ -545,15 +676,52 @@ client_event(struct bufferevent *bev, short what, void *arg)
 	} else if (what & BEV_EVENT_ERROR) {
 		client_close(cl, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	} else if (what & BEV_EVENT_TIMEOUT) {
-		if (cl->pending == 0 && client_outlen(cl) == 0) {
+		/* Waiting on us, not idle: the read event, persistent,
+		 * goes on with its timeout started again. */
+		if (cl->pending == 0 && client_outlen(cl) == 0)
 			client_close(cl, "idle timeout");
-		} else {
-			/* Waiting on us, not idle; a client we are closing or
-			 * that has said all it will gets no more reading. */
-			bufferevent_enable(cl->bev, cl->closing || cl->eof ? EV_WRITE
-									  : EV_READ | EV_WRITE);
-		}
 	}
+}
+
+/* Readable, or idle_timeout passed without a byte: read once, at most what
+ * the longest line still has room for, then take the lines. */
+static void
+client_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *cl = arg;
+	size_t have = evbuffer_get_length(cl->in), bound = cl->ctl->lim.max_line + 2;
+
+	if (what & EV_TIMEOUT) {
+		client_event(cl->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, cl);
+		return;
+	}
+	if (have < bound) {
+		size_t want = bound - have < READ_CHUNK ? bound - have : READ_CHUNK;
+		struct evbuffer_iovec v;
+		ssize_t n;
+
+		if (evbuffer_reserve_space(cl->in, (ev_ssize_t)want, &v, 1) < 1) {
+			client_close(cl, "out of memory");
+			return;
+		}
+		n = read(fd, v.iov_base, want < v.iov_len ? want : v.iov_len);
+		if (n > 0) {
+			v.iov_len = (size_t)n;
+			evbuffer_commit_space(cl->in, &v, 1);
+		} else if (n == 0) {
+			client_event(cl->bev, BEV_EVENT_READING | BEV_EVENT_EOF, cl);
+			return;
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			client_event(cl->bev, BEV_EVENT_READING | BEV_EVENT_ERROR, cl);
+			return;
+		}
+		/* Nothing new (a wake-up from request_done): the lines that
+		 * waited are taken all the same. */
+	}
+	cl->busy++;
+	client_read(cl);
+	cl->busy--;
+	client_maybe_free(cl);
 }
 
 /* Refuse a connection with one line, without ever blocking: the socket is
@@ -677,33 +845,45 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa
 	cl->id = ++c->next_id;
 	cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	cl->timer = evtimer_new(c->base, client_timer, cl);
-	if (cl->bev == NULL || cl->timer == NULL) {
+	cl->rev = event_new(c->base, fd, EV_READ | EV_PERSIST, client_readable, cl);
+	cl->in = evbuffer_new();
+	if (cl->bev == NULL || cl->timer == NULL || cl->rev == NULL || cl->in == NULL) {
 		if (cl->bev != NULL)
 			bufferevent_free(cl->bev);
 		else
 			close(fd);
 		if (cl->timer != NULL)
 			event_free(cl->timer);
+		if (cl->rev != NULL)
+			event_free(cl->rev);
 		cl->bev = NULL;
 		client_maybe_free(cl);
 		return;
 	}
-	bufferevent_setcb(cl->bev, client_read, client_write, client_event, cl);
-	/* Read at most one full line plus its newline before we look. */
-	bufferevent_setwatermark(cl->bev, EV_READ, 0, c->lim.max_line + 2);
+	/* The bufferevent only writes: reading is client_readable's. */
+	bufferevent_setcb(cl->bev, NULL, client_write, client_event, cl);
 	bufferevent_setwatermark(cl->bev, EV_WRITE, OUT_LOW, 0);
-	if (c->lim.idle_timeout > 0) {
-		struct timeval tv = { .tv_sec = c->lim.idle_timeout / 1000,
-				      .tv_usec = (c->lim.idle_timeout % 1000) * 1000 };
-
-		bufferevent_set_timeouts(cl->bev, &tv, NULL);
-	}
 	TAILQ_INSERT_TAIL(&c->clients, cl, entry);
 	c->n_clients++;
 	log_debug("client %u: connected (uid %u, gid %u, pid %d)", cl->id,
 		  (unsigned)cl->peer.uid, (unsigned)cl->peer.gid, (int)cl->peer.pid);
-	client_send(cl, c->hello);
-	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+	/* The hello goes out from the loop, not at once as replies do: a
+	 * client that connected and left straight away (a readiness probe)
+	 * is then seen gone, by its EOF and the write's EPIPE, before the
+	 * connections queued behind it are taken, instead of holding a
+	 * max_clients slot while each of them gets its hello at once and
+	 * brings the next. */
+	{
+		size_t len;
+		const char *s = proto_to_string(c->hello, &len);
+		struct evbuffer *out = bufferevent_get_output(cl->bev);
+
+		if (evbuffer_add(out, s, len) == -1 || evbuffer_add(out, "\n", 1) == -1)
+			client_drop(cl, "out of memory writing a reply");
+	}
+	bufferevent_enable(cl->bev, EV_WRITE);
+	if (!cl->dropped)
+		client_read_on(cl);
 }
 
 static void
@@ -858,10 +1038,11 @@ control_start(struct event_base *base, int fd, const char *path, bool owns_path,
 	c->dispatch = dispatch;
 	c->ctx = ctx;
 	TAILQ_INIT(&c->clients);
+	c->tok = proto_tokener_new();
 	c->listener = evconnlistener_new(base, control_accept, c,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	c->accept_resume = evtimer_new(base, accept_resume, c);
-	if (c->listener == NULL || c->accept_resume == NULL) {
+	if (c->listener == NULL || c->accept_resume == NULL || c->tok == NULL) {
 		snprintf(err, errlen, "cannot listen on %s", path);
 		if (c->listener == NULL) {
 			close(fd);
@@ -931,6 +1112,8 @@ control_free(struct control *c)
 	}
 	if (c->accept_resume != NULL)
 		event_free(c->accept_resume);
+	if (c->tok != NULL)
+		json_tokener_free(c->tok);
 	free(c->path);
 	free(c);
 }

@@ -76,6 +76,15 @@ void control_free(struct control *c);
  * meanwhile, the answer is dropped. */
 void control_reply(struct request *req, HRESULT hr, json_object *body);
 
+/* The same with the body already serialised: members[0..n) are pieces of
+ * text that, joined, are the members of a JSON object without its braces
+ * ("\"rows\":[...],\"row_count\":3"), written after "id", "hr" and
+ * "hr_name" exactly as control_reply would write them.  For a reply sent
+ * so often that building it as JSON objects would be most of its cost. */
+struct iovec;
+#define CONTROL_REPLY_MAX_PARTS 8	/* most pieces in members */
+void control_reply_text(struct request *req, HRESULT hr, const struct iovec *members, int n);
+
 /* Answer req with a failure and a message in words. */
 void control_fail(struct request *req, HRESULT hr, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

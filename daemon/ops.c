@@ -4,9 +4,11 @@
  */
 #include <config.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -184,6 +186,27 @@ op_status_query(struct spooler *sp, struct request *req, json_object *msg)
 	if (j != NULL && (hr = proto_sort_from_json(j, &sort, err, sizeof(err))) != S_OK)
 		goto fail;
 
+	/* The query of every monitor and of mapispoolctl status: the whole
+	 * table, as it stands.  Its rows are kept serialised until a row
+	 * changes, and the reply is written around them. */
+	if (cols == NULL && res == NULL && sort == NULL && max_rows == 0) {
+		const char *text;
+		size_t len;
+		char tail[32];
+
+		text = status_table_default_rows(spooler_status_table(sp), &len, &row_count);
+		if (text != NULL) {
+			struct iovec members[3] = {
+				{ "\"rows\":", 7 },
+				{ (void *)text, len },
+				{ tail, (size_t)snprintf(tail, sizeof(tail), ",\"row_count\":%lu",
+							 (unsigned long)row_count) },
+			};
+
+			control_reply_text(req, S_OK, members, 3);
+			goto out;
+		}
+	}
 	hr = status_table_query(spooler_status_table(sp), cols, res, sort, (ULONG)max_rows,
 				&rows, &row_count);
 	if (hr != S_OK) {

@@ -52,7 +52,7 @@ spooler_row_update(struct spooler *sp, struct status_obj *o, ULONG set, ULONG cl
 	ULONG code = (o->status_code | set) & ~clear;
 	bool changed = code != o->status_code;
 
-	o->status_code = code;
+	status_obj_set_status_code(o, code);
 	if (text != NULL && strcmp(text, o->status_string) != 0) {
 		status_obj_set_string(o, text);
 		changed = true;
@@ -236,25 +236,25 @@ add_fixed_rows(struct spooler *sp)
 			     "MAPI Subsystem", "mapispool", "mapispoold");
 	if (o == NULL)
 		return -1;
-	o->methods = STATUS_VALIDATE_STATE;
-	o->status_code = STATUS_AVAILABLE;
+	status_obj_set_methods(o, STATUS_VALIDATE_STATE);
+	status_obj_set_status_code(o, STATUS_AVAILABLE);
 	sp->subsystem_row = o;
 
 	o = status_table_add(sp->table, EID_SPOOLER, "spooler", MAPI_SPOOLER, "MAPI Spooler",
 			     "mapispool", "mapispoold");
 	if (o == NULL)
 		return -1;
-	o->methods = STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES;
-	o->status_code = STATUS_AVAILABLE;
+	status_obj_set_methods(o, STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES);
+	status_obj_set_status_code(o, STATUS_AVAILABLE);
 	sp->spooler_row = o;
 
 	o = status_table_add(sp->table, EID_STORE, "store", MAPI_STORE_PROVIDER, "Default store",
 			     "Maildir message store", "maildir");
 	if (o == NULL)
 		return -1;
-	o->methods = STATUS_VALIDATE_STATE;
-	o->resource_flags = STATUS_DEFAULT_STORE;
-	o->status_code = STATUS_AVAILABLE;
+	status_obj_set_methods(o, STATUS_VALIDATE_STATE);
+	status_obj_set_resource_flags(o, STATUS_DEFAULT_STORE);
+	status_obj_set_status_code(o, STATUS_AVAILABLE);
 	sp->store_row = o;
 	if (status_obj_set_string(sp->subsystem_row, "Available") == -1 ||
 	    status_obj_set_string(sp->spooler_row, "Available") == -1 ||
@@ -282,26 +282,27 @@ open_xport(struct spooler *sp, struct xport *x, const struct transport_config *t
 		return -1;
 	}
 	x->row = o;
-	o->resource_flags = tc->prefer_last ? STATUS_XP_PREFER_LAST : 0;
+	status_obj_set_resource_flags(o, tc->prefer_last ? STATUS_XP_PREFER_LAST : 0);
 	if (tc->username != NULL)
 		status_obj_set_identity(o, tc->username);
 	/* Can it work without a person?  Not when it asks for its password. */
-	o->needs_ui = tc->password_prompt;
+	status_obj_set_needs_ui(o, tc->password_prompt);
 	if (x->ti->backend == NULL) {
 		/* Declared in the profile, but this build cannot run it: the
 		 * row is listed, without STATUS_AVAILABLE, and says why. */
-		o->methods = STATUS_VALIDATE_STATE;
+		status_obj_set_methods(o, STATUS_VALIDATE_STATE);
 		snprintf(text, sizeof(text), "Unavailable: this build cannot run %s transports",
 			 x->ti->name);
 		return status_obj_set_string(o, text);
 	}
 	if ((x->xp = x->ti->backend->open(tc, &env, err, errlen)) == NULL)
 		return -1;
-	o->methods = STATUS_VALIDATE_STATE | (x->ti->own_flush ? STATUS_FLUSH_QUEUES : 0);
-	if (tc->password_file != NULL)
-		o->methods |= STATUS_CHANGE_PASSWORD;
-	o->status_code = STATUS_AVAILABLE | (xport_can_send(x) ? STATUS_OUTBOUND_ENABLED : 0) |
-			 (xport_can_fetch(x) ? STATUS_INBOUND_ENABLED : 0);
+	status_obj_set_methods(o, STATUS_VALIDATE_STATE |
+				       (x->ti->own_flush ? STATUS_FLUSH_QUEUES : 0) |
+				       (tc->password_file != NULL ? STATUS_CHANGE_PASSWORD : 0));
+	status_obj_set_status_code(o, STATUS_AVAILABLE |
+					      (xport_can_send(x) ? STATUS_OUTBOUND_ENABLED : 0) |
+					      (xport_can_fetch(x) ? STATUS_INBOUND_ENABLED : 0));
 	/* Its first scheduled send and poll (the scheduler's one timer). */
 	if (xport_can_send(x) && tc->send == SEND_SCHEDULED)
 		x->next_send = spooler_now_ms() + tc->schedule;

@@ -7,6 +7,7 @@
  */
 #include <config.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 
 #include "propval.h"
 #include "proptag.h"
+#include "protocol.h"
 #include "restriction.h"
 #include "status_table.h"
 
@@ -23,7 +25,24 @@ struct status_table {
 	ULONG next_rowid;
 	status_observer_fn observer;
 	void *observer_ctx;
+	/* Bumped by every change to a row or to the set of rows (see
+	 * table_touch); the cached default rows are those of rows_gen. */
+	uint64_t generation;
+	char *rows_text;		/* NULL: none built yet */
+	size_t rows_len;
+	ULONG rows_count;
+	uint64_t rows_gen;
 };
+
+/* The one place a change is recorded: whatever changes a row or the set
+ * of rows comes through here, and the cached rows are stale from then on.
+ * A detached row has no table: it is in no query. */
+static void
+table_touch(struct status_table *t)
+{
+	if (t != NULL)
+		t->generation++;
+}
 
 /* Table order of the columns; also the order of status_obj_props(). */
 static const SizedSPropTagArray(16, default_columns) = {
@@ -67,6 +86,7 @@ status_table_free(struct status_table *t)
 	for (size_t i = 0; i < t->n; i++)
 		status_obj_free(t->rows[i]);
 	free(t->rows);
+	free(t->rows_text);
 	free(t);
 }
 
@@ -109,7 +129,9 @@ status_table_add(struct status_table *t, enum entryid_kind kind, const char *nam
 		status_obj_free(o);
 		return NULL;
 	}
+	o->table = t;
 	t->rows[t->n++] = o;
+	table_touch(t);
 	return o;
 }
 
@@ -159,20 +181,51 @@ replace_string(char **slot, const char *s)
 int
 status_obj_set_string(struct status_obj *o, const char *s)
 {
+	table_touch(o->table);
 	return replace_string(&o->status_string, s ? s : "");
 }
 
 int
 status_obj_set_identity(struct status_obj *o, const char *s)
 {
+	table_touch(o->table);
 	return replace_string(&o->identity, s);
 }
 
 int
 status_obj_set_progress(struct status_obj *o, LONG progress, const char *text)
 {
+	table_touch(o->table);
 	o->remote_progress = progress;
 	return replace_string(&o->progress_text, text ? text : "");
+}
+
+void
+status_obj_set_methods(struct status_obj *o, ULONG methods)
+{
+	table_touch(o->table);
+	o->methods = methods;
+}
+
+void
+status_obj_set_resource_flags(struct status_obj *o, ULONG flags)
+{
+	table_touch(o->table);
+	o->resource_flags = flags;
+}
+
+void
+status_obj_set_status_code(struct status_obj *o, ULONG code)
+{
+	table_touch(o->table);
+	o->status_code = code;
+}
+
+void
+status_obj_set_needs_ui(struct status_obj *o, int needs_ui)
+{
+	table_touch(o->table);
+	o->needs_ui = needs_ui;
 }
 
 void
@@ -185,6 +238,7 @@ status_table_set_observer(struct status_table *t, status_observer_fn fn, void *c
 void
 status_table_changed(struct status_table *t, const struct status_obj *o)
 {
+	table_touch(t);
 	if (t->observer != NULL && !o->detached)
 		t->observer(t->observer_ctx, o, TABLE_ROW_MODIFIED);
 }
@@ -192,6 +246,7 @@ status_table_changed(struct status_table *t, const struct status_obj *o)
 void
 status_table_added(struct status_table *t, const struct status_obj *o)
 {
+	table_touch(t);
 	if (t->observer != NULL)
 		t->observer(t->observer_ctx, o, TABLE_ROW_ADDED);
 }
@@ -207,6 +262,8 @@ status_table_detach(struct status_table *t, struct status_obj *o)
 		memmove(&t->rows[i], &t->rows[i + 1], (t->n - i - 1) * sizeof(*t->rows));
 		t->n--;
 		o->detached = true;
+		o->table = NULL;
+		table_touch(t);
 		return;
 	}
 }
@@ -244,6 +301,7 @@ status_table_order(struct status_table *t, struct status_obj *const *rows, size_
 	}
 	memcpy(t->rows, order, t->n * sizeof(*order));
 	free(order);
+	table_touch(t);
 }
 
 ULONG
@@ -402,4 +460,42 @@ status_table_query(const struct status_table *t, const SPropTagArray *cols,
 	*row_count = (ULONG)n;
 	free(m);
 	return S_OK;
+}
+
+const char *
+status_table_default_rows(struct status_table *t, size_t *len, ULONG *count)
+{
+	json_object *rows;
+	const char *s;
+	char *copy;
+	size_t n;
+	ULONG matched;
+
+	if (t->rows_text != NULL && t->rows_gen == t->generation) {
+		*len = t->rows_len;
+		*count = t->rows_count;
+		return t->rows_text;
+	}
+	/* Built by the generic query and serialiser, so that the text is
+	 * what a query with no cache would send: the cost is paid once per
+	 * change instead of once per query. */
+	if (status_table_query(t, NULL, NULL, NULL, 0, &rows, &matched) != S_OK)
+		return NULL;
+	s = proto_to_string(rows, &n);
+	copy = s != NULL ? malloc(n + 1) : NULL;
+	if (copy != NULL) {
+		memcpy(copy, s, n);
+		copy[n] = '\0';
+	}
+	json_object_put(rows);
+	if (copy == NULL)
+		return NULL;
+	free(t->rows_text);
+	t->rows_text = copy;
+	t->rows_len = n;
+	t->rows_count = matched;
+	t->rows_gen = t->generation;
+	*len = n;
+	*count = matched;
+	return copy;
 }

@@ -5,6 +5,10 @@
  *
  * The table owns the rows' values; whoever owns the object (the spooler)
  * changes them through the setters, so the table can tell watchers later.
+ * The fields below are read by anyone but written only by status_table.c:
+ * every setter marks the table changed, which is what keeps the serialised
+ * rows of status_table_default_rows() from ever going stale.  A direct
+ * write (o->status_code = ...) would bypass that.
  */
 #ifndef MAPISPOOLD_STATUS_TABLE_H
 #define MAPISPOOLD_STATUS_TABLE_H
@@ -39,6 +43,7 @@ struct status_obj {
 	char *identity;			/* PR_IDENTITY_DISPLAY, or NULL */
 	int needs_ui;			/* PR_MAPISPOOL_NEEDS_UI; -1: not in the row */
 	bool detached;			/* out of the table: nobody hears of it */
+	struct status_table *table;	/* NULL once detached */
 };
 
 struct status_table;
@@ -84,10 +89,16 @@ void status_table_order(struct status_table *t, struct status_obj *const *rows, 
 /* A row was added by its owner after the start: tell the observer. */
 void status_table_added(struct status_table *t, const struct status_obj *o);
 
-/* Setters (strings copied; NULL clears). */
+/* Setters (strings copied; NULL clears).  The only way to change a row:
+ * each one marks its table changed (the cached rows are rebuilt on the
+ * next query).  Telling watchers is still status_table_changed's job. */
 int status_obj_set_string(struct status_obj *o, const char *s);
 int status_obj_set_identity(struct status_obj *o, const char *s);
 int status_obj_set_progress(struct status_obj *o, LONG progress, const char *text);
+void status_obj_set_methods(struct status_obj *o, ULONG methods);
+void status_obj_set_resource_flags(struct status_obj *o, ULONG flags);
+void status_obj_set_status_code(struct status_obj *o, ULONG code);
+void status_obj_set_needs_ui(struct status_obj *o, int needs_ui);
 
 /* Every value of o, in the table's default column order, pointing into o
  * (valid until o changes).  Returns the count. */
@@ -109,5 +120,15 @@ json_object *status_obj_to_json(const struct status_obj *o, const SPropTagArray 
 HRESULT status_table_query(const struct status_table *t, const SPropTagArray *cols,
 			   const SRestriction *res, const SSortOrderSet *sort, ULONG max_rows,
 			   json_object **rows, ULONG *row_count);
+
+/* The rows of the default query (every row, in the default columns and in
+ * table order: status_table_query(t, NULL, NULL, NULL, 0, ...)) as the
+ * compact JSON text of their array, byte for byte what proto_to_string
+ * makes of that query's rows, and *count their number.  Built on the
+ * first call after a change and kept until the next one: any setter,
+ * status_table_add/added/changed/detach/remove/order.  A monitor polling
+ * the table then costs a copy, not a tree of JSON objects.  Owned by t,
+ * valid until t next changes; NULL if out of memory. */
+const char *status_table_default_rows(struct status_table *t, size_t *len, ULONG *count);
 
 #endif

@@ -77,8 +77,19 @@ static bool utf8_valid(const unsigned char *s, size_t len)
 
 json_object *proto_parse_line(const char *line, size_t len, char *err, size_t errlen)
 {
+	return proto_parse_line_tok(NULL, line, len, err, errlen);
+}
+
+json_tokener *proto_tokener_new(void)
+{
+	return json_tokener_new_ex(PROTO_MAX_DEPTH);
+}
+
+json_object *proto_parse_line_tok(json_tokener *reuse, const char *line, size_t len,
+				  char *err, size_t errlen)
+{
 	enum json_tokener_error jerr;
-	json_tokener *tok;
+	json_tokener *tok = reuse;
 	json_object *j;
 	size_t start = skip_space(line, 0, len), end;
 
@@ -101,7 +112,9 @@ json_object *proto_parse_line(const char *line, size_t len, char *err, size_t er
 		seterr(err, errlen, "not a JSON object");
 		return NULL;
 	}
-	if (!(tok = json_tokener_new_ex(PROTO_MAX_DEPTH))) {
+	if (tok != NULL)
+		json_tokener_reset(tok);
+	else if (!(tok = proto_tokener_new())) {
 		seterr(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -110,7 +123,10 @@ json_object *proto_parse_line(const char *line, size_t len, char *err, size_t er
 	j = json_tokener_parse_ex(tok, line, (int)len);
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
+	if (tok != reuse)
+		json_tokener_free(tok);
+	else
+		json_tokener_reset(tok); /* holds nothing of this line */
 	if (!j) {
 		if (jerr == json_tokener_continue)
 			seterr(err, errlen, "incomplete JSON object");

@@ -52,6 +52,14 @@
  * PROTO_MAX_DEPTH, has trailing bytes, or is not an object. */
 json_object *proto_parse_line(const char *line, size_t len, char *err, size_t errlen);
 
+/* The same with a tokener kept by the caller (from proto_tokener_new,
+ * freed with json_tokener_free) and reset for each line, instead of one
+ * allocated per line: for a server reading many lines.  tok NULL: as
+ * proto_parse_line. */
+json_tokener *proto_tokener_new(void);
+json_object *proto_parse_line_tok(json_tokener *tok, const char *line, size_t len,
+				  char *err, size_t errlen);
+
 /* The compact one-line text of j (no '\n'), owned by j. */
 const char *proto_to_string(json_object *j, size_t *len);
 

@@ -263,6 +263,101 @@ START_TEST(pipelined_requests_all_answered)
 }
 END_TEST
 
+/* Send line and return the raw reply line. */
+static char *
+rpc_text(int fd, const char *line)
+{
+	char *reply;
+
+	ck_assert_int_eq(harness_send(fd, line, strlen(line)), 0);
+	ck_assert_int_eq(harness_send(fd, "\n", 1), 0);
+	reply = harness_readline(fd, 5000);
+	ck_assert_msg(reply != NULL, "no reply to %s", line);
+	return reply;
+}
+
+/* The query with no columns, restriction, sort or limit (answered from
+ * serialised rows kept between changes) says byte for byte what the same
+ * query with the default columns spelt out (answered by building the
+ * rows) says, for any id, and follows the table's changes. */
+START_TEST(default_query_as_generic)
+{
+	static const char *const ids[] = { "7", "-42", "\"a\\\"b/\\u00e9\"", "9223372036854775807",
+					   "18446744073709551615" };
+	static const char columns[] =
+		"\"columns\":[\"PR_ENTRYID\",\"PR_INSTANCE_KEY\",\"PR_ROWID\",\"PR_OBJECT_TYPE\","
+		"\"PR_RESOURCE_TYPE\",\"PR_RESOURCE_METHODS\",\"PR_RESOURCE_FLAGS\","
+		"\"PR_STATUS_CODE\",\"PR_STATUS_STRING\",\"PR_DISPLAY_NAME\","
+		"\"PR_PROVIDER_DISPLAY\",\"PR_PROVIDER_DLL_NAME\",\"PR_IDENTITY_DISPLAY\","
+		"\"PR_REMOTE_PROGRESS\",\"PR_REMOTE_PROGRESS_TEXT\",\"PR_MAPISPOOL_NEEDS_UI\"]";
+	int fd = harness_connect(&d);
+	char line[1024], *first = NULL;
+
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+			char *fast, *generic;
+
+			snprintf(line, sizeof(line), "{\"id\":%s,\"op\":\"status.query\"}", ids[i]);
+			fast = rpc_text(fd, line);
+			snprintf(line, sizeof(line), "{\"id\":%s,\"op\":\"status.query\",%s}", ids[i],
+				 columns);
+			generic = rpc_text(fd, line);
+			ck_assert_str_eq(fast, generic);
+			ck_assert_ptr_nonnull(strstr(fast, "\"hr_name\":\"S_OK\""));
+			free(generic);
+			if (round == 0 && i == 0)
+				first = fast;
+			else if (round == 1 && i == 0)
+				/* The change below shows. */
+				ck_assert_str_ne(fast, first);
+			if (fast != first)
+				free(fast);
+		}
+		/* A row changes between the rounds. */
+		if (round == 0)
+			ck_assert_int_eq(harness_ctl(&d, NULL, NULL, "offline", "local", NULL), 0);
+	}
+	free(first);
+	close(fd);
+}
+END_TEST
+
+/* With max_pending = 1 the lines sent together wait in the daemon's input
+ * while the one before them is answered later (a submit waits for the
+ * disk): each answer must let the next line be read, although no new
+ * byte arrives to say so. */
+START_TEST(pipelined_past_max_pending_answered)
+{
+	int fd = harness_connect(&d);
+	char buf[4096];
+	size_t n = 0;
+
+	for (int i = 0; i < 8; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+				      i % 2 ? "{\"id\":%d,\"op\":\"status.query\"}\n"
+					    : "{\"id\":%d,\"op\":\"message.submit\",\"sender\":\"a@x\","
+					      "\"recipients\":[{\"address\":\"b@x\"}],\"data\":\"x\"}\n",
+				      i);
+	ck_assert_int_eq(harness_send(fd, buf, n), 0);
+	/* One in flight at a time: the answers come in order. */
+	for (int i = 0; i < 8; i++) {
+		char *line = harness_readline(fd, 5000);
+		json_object *j, *id;
+
+		ck_assert_msg(line != NULL, "no answer to request %d", i);
+		j = json_tokener_parse(line);
+		ck_assert_ptr_nonnull(j);
+		ck_assert_int_eq(hr_of(j), S_OK);
+		ck_assert(json_object_object_get_ex(j, "id", &id));
+		ck_assert_int_eq(json_object_get_int(id), i);
+		json_object_put(j);
+		free(line);
+	}
+	assert_usable(fd);
+	close(fd);
+}
+END_TEST
+
 START_TEST(string_id_and_blank_lines)
 {
 	int fd = harness_connect(&d);
@@ -522,6 +617,23 @@ static void
 setup_request_timeout(void)
 {
 	ck_assert_int_eq(harness_start(&d, request_timeout_config), 0);
+}
+
+/* One request at a time per connection: the rest wait, unread. */
+static const char pending_config[] =
+	"[spooler]\n"
+	"profile = test\n"
+	"spool_dir = @DIR@/spool\n"
+	"store = @DIR@/Maildir\n"
+	"max_pending = 1\n"
+	"[transport:local]\n"
+	"type = maildir\n"
+	"deliver_to = @DIR@/outbox\n";
+
+static void
+setup_pending(void)
+{
+	ck_assert_int_eq(harness_start(&d, pending_config), 0);
 }
 
 static void
@@ -1120,6 +1232,7 @@ badinput_suite(void)
 		{ "request timeout", setup_request_timeout, byte_a_tick_times_out },
 		{ "request timeout", setup_request_timeout, lines_in_pieces_not_timed_out },
 		{ "output cap", setup_output, non_reader_dropped },
+		{ "max_pending", setup_pending, pipelined_past_max_pending_answered },
 		{ "many clients", setup_many, hundreds_of_connections },
 		{ "descriptor limit", setup_nofile, descriptor_limit_pauses_accepting },
 	};
@@ -1129,6 +1242,7 @@ badinput_suite(void)
 	tcase_add_loop_test(tc, bad_line_answered, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, deep_restriction_too_complex);
 	tcase_add_test(tc, pipelined_requests_all_answered);
+	tcase_add_test(tc, default_query_as_generic);
 	tcase_add_test(tc, string_id_and_blank_lines);
 	tcase_add_test(tc, disconnect_mid_request);
 	tcase_add_test(tc, half_close_still_answered);

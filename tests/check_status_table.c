@@ -27,19 +27,20 @@ setup(void)
 	t = status_table_new();
 	o = status_table_add(t, EID_SUBSYSTEM, "subsystem", MAPI_SUBSYSTEM, "MAPI Subsystem",
 			     "mapispool", "mapispoold");
-	o->methods = STATUS_VALIDATE_STATE;
-	o->status_code = STATUS_AVAILABLE;
+	status_obj_set_methods(o, STATUS_VALIDATE_STATE);
+	status_obj_set_status_code(o, STATUS_AVAILABLE);
 	o = status_table_add(t, EID_SPOOLER, "spooler", MAPI_SPOOLER, "MAPI Spooler",
 			     "mapispool", "mapispoold");
-	o->methods = STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES;
-	o->status_code = STATUS_AVAILABLE;
+	status_obj_set_methods(o, STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES);
+	status_obj_set_status_code(o, STATUS_AVAILABLE);
 	o = status_table_add(t, EID_TRANSPORT, "relay", MAPI_TRANSPORT_PROVIDER, "Relay",
 			     "SMTP transport", "smtp");
-	o->methods = STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES | STATUS_CHANGE_PASSWORD;
+	status_obj_set_methods(o, STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES |
+				       STATUS_CHANGE_PASSWORD);
 	status_obj_set_identity(o, "alice");
 	o = status_table_add(t, EID_TRANSPORT, "fax", MAPI_TRANSPORT_PROVIDER, "Fax",
 			     "Pipe transport", "pipe");
-	o->methods = STATUS_VALIDATE_STATE;
+	status_obj_set_methods(o, STATUS_VALIDATE_STATE);
 }
 
 static void
@@ -196,6 +197,112 @@ START_TEST(lookup)
 }
 END_TEST
 
+/* What the generic path makes of the default query, serialised as the
+ * reply serialises it. */
+static char *
+generic_rows(struct status_table *st, ULONG *count)
+{
+	json_object *rows;
+	char *text;
+
+	ck_assert_int_eq(status_table_query(st, NULL, NULL, NULL, 0, &rows, count), S_OK);
+	text = strdup(proto_to_string(rows, NULL));
+	json_object_put(rows);
+	return text;
+}
+
+/* The cached text of the default query is the generic path's, byte for
+ * byte; returns a copy of it. */
+static char *
+assert_cache_fresh(struct status_table *st)
+{
+	ULONG count, want_count;
+	size_t len;
+	const char *text = status_table_default_rows(st, &len, &count);
+	char *want = generic_rows(st, &want_count);
+
+	ck_assert_ptr_nonnull(text);
+	ck_assert_uint_eq(len, strlen(text));
+	ck_assert_str_eq(text, want);
+	ck_assert_uint_eq(count, want_count);
+	ck_assert_uint_eq(count, status_table_count(st));
+	free(want);
+	return strdup(text);
+}
+
+/* A change anywhere in the table shows in the next default query: every
+ * setter and every change to the set of rows invalidates the cache. */
+START_TEST(default_rows_cache)
+{
+	struct status_obj *relay = status_table_row(t, 2), *fax = status_table_row(t, 3);
+	struct status_obj *order[2];
+	const char *p1, *p2;
+	char *before, *after;
+	size_t len;
+	ULONG count;
+
+	before = assert_cache_fresh(t);
+	/* Unchanged: the same text, not built again. */
+	p1 = status_table_default_rows(t, &len, &count);
+	p2 = status_table_default_rows(t, &len, &count);
+	ck_assert_ptr_eq(p1, p2);
+	ck_assert_uint_eq(count, 4);
+
+#define CHANGED(what) \
+	do { \
+		what; \
+		after = assert_cache_fresh(t); \
+		ck_assert_msg(strcmp(before, after) != 0, "no change after %s", #what); \
+		free(before); \
+		before = after; \
+	} while (0)
+
+	CHANGED(status_obj_set_status_code(relay, STATUS_AVAILABLE | STATUS_OFFLINE));
+	CHANGED(status_obj_set_methods(relay, STATUS_VALIDATE_STATE));
+	CHANGED(status_obj_set_resource_flags(fax, STATUS_XP_PREFER_LAST));
+	CHANGED(status_obj_set_needs_ui(fax, 1));
+	CHANGED(status_obj_set_needs_ui(fax, -1));
+	CHANGED(status_obj_set_string(relay, "Offline \"now\"\n\x01/é"));
+	CHANGED(status_obj_set_identity(fax, "bob"));
+	CHANGED(status_obj_set_identity(fax, NULL));
+	/* What a flush does without telling anyone (flush.c: job done). */
+	CHANGED(status_obj_set_progress(relay, 40, "sending 2 of 5"));
+	CHANGED(status_obj_set_progress(relay, -1, ""));
+	order[0] = fax;
+	order[1] = relay;
+	CHANGED(status_table_order(t, order, 2));
+	CHANGED(status_table_add(t, EID_TRANSPORT, "late", MAPI_TRANSPORT_PROVIDER, "Late",
+				 "Maildir transport", "maildir"));
+	CHANGED(status_table_detach(t, fax));
+	/* A detached row is in no query: changing it changes nothing. */
+	status_obj_set_status_code(fax, 0);
+	status_obj_set_string(fax, "gone");
+	after = assert_cache_fresh(t);
+	ck_assert_str_eq(before, after);
+	free(after);
+	status_obj_destroy(fax);
+	CHANGED(status_table_remove(t, relay));
+#undef CHANGED
+	ck_assert_uint_eq(status_table_count(t), 3);
+	free(before);
+}
+END_TEST
+
+/* An empty table: an empty list. */
+START_TEST(default_rows_empty)
+{
+	struct status_table *empty = status_table_new();
+	size_t len;
+	ULONG count = 99;
+	const char *text = status_table_default_rows(empty, &len, &count);
+
+	ck_assert_str_eq(text, "[]");
+	ck_assert_uint_eq(len, 2);
+	ck_assert_uint_eq(count, 0);
+	status_table_free(empty);
+}
+END_TEST
+
 /* The spooler's rows for a profile: MAPI's values, transport order. */
 START_TEST(spooler_rows)
 {
@@ -261,6 +368,12 @@ START_TEST(spooler_rows)
 	o = status_table_row(st, 6);
 	ck_assert_uint_eq(o->methods, STATUS_VALIDATE_STATE);
 	ck_assert_uint_eq(o->status_code, STATUS_AVAILABLE | STATUS_OUTBOUND_ENABLED);
+	/* The spooler changes its rows only in ways the cache sees. */
+	free(assert_cache_fresh(st));
+	spooler_row_update(sp, o, STATUS_OFFLINE, 0, "Offline");
+	ck_assert_ptr_nonnull(strstr(status_table_default_rows(st, &n, &(ULONG){ 0 }),
+				     "\"PR_STATUS_STRING\":\"Offline\""));
+	free(assert_cache_fresh(st));
 	spooler_free(sp);
 	config_free(&cfg);
 	event_base_free(base);
@@ -280,6 +393,8 @@ status_table_suite(void)
 	tcase_add_test(tc, columns_and_missing);
 	tcase_add_test(tc, lookup);
 	tcase_add_test(tc, spooler_rows);
+	tcase_add_test(tc, default_rows_cache);
+	tcase_add_test(tc, default_rows_empty);
 	suite_add_tcase(s, tc);
 	return s;
 }
