@@ -21,9 +21,11 @@
  * transfer of it can land on another session's connection.  The session's
  * last step says goodbye (QUIT, LOGOUT) and closes its connection on
  * curl_loop's thread, where libcurl may block.  Closing the share closes
- * what is left in it, on the loop: only a fetch cut short (by close, or by
- * an error the server answered without hanging up) leaves a live
- * connection there, and libcurl's goodbye on it waits for one answer.
+ * what is left in it: only a fetch cut short (by close, or by an error the
+ * server answered without hanging up) leaves a live connection there, and
+ * libcurl's goodbye on it waits for one answer, so the share is closed on
+ * the worker pool, never on the loop (at close, when the pool may already
+ * be stopping, it is closed at once: bounded by the transport's timeout).
  *
  * TLS: pop3s:// and imaps:// are TLS from the first byte; pop3:// and
  * imap:// use STARTTLS whenever the server offers it and go on in plain
@@ -573,20 +575,52 @@ discard_file(struct fetch_job *j)
 	j->path[0] = '\0';
 }
 
-/* The end: done once, unless the spooler closed us meanwhile.  Closing
- * the share closes the session's connection. */
+/* A session's curl handles, to be closed off the loop. */
+struct curl_handles {
+	CURL *easy;
+	CURLSH *share;
+};
+
+/* On a worker (or at close): closing the share closes the session's
+ * connection, saying goodbye on it if it is still up. */
+static void
+handles_close(void *arg)
+{
+	struct curl_handles *h = arg;
+
+	if (h->easy != NULL)
+		curl_easy_cleanup(h->easy);
+	if (h->share != NULL)
+		curl_share_cleanup(h->share);
+}
+
+static void
+handles_free(void *arg)
+{
+	free(arg);
+}
+
+/* The end: done once, unless the spooler closed us meanwhile. */
 static void
 job_end(struct fetch_job *j)
 {
 	struct fetcher *xp = j->xp;
+	struct curl_handles now, *h;
 
 	if (j->in_curl)
 		curl_loop_remove(xp->curl, j->easy);
 	j->in_curl = false;
-	if (j->easy != NULL)
-		curl_easy_cleanup(j->easy);
-	if (j->share != NULL)
-		curl_share_cleanup(j->share);
+	now = (struct curl_handles){ j->easy, j->share };
+	if (!xp->closed && (h = malloc(sizeof(*h))) != NULL) {
+		*h = now;
+		if (worker_submit(xp->workers, handles_close, handles_free, h) == 0)
+			now = (struct curl_handles){ NULL, NULL };
+		else
+			free(h);
+	}
+	handles_close(&now);	/* at close, or out of memory */
+	j->easy = NULL;
+	j->share = NULL;
 	discard_file(j);
 	if (xp->job == j)
 		xp->job = NULL;

@@ -24,6 +24,7 @@
 #include <mapispool/mapispool.h>
 
 #include "harness.h"
+#include "mapi_helpers.h"
 #include "servers.h"
 
 /* The profile around the transport's own lines: fetched only when
@@ -240,43 +241,12 @@ deliver_all(const struct dovecot_server *dv)
 	ck_assert_int_eq(dovecot_count(dv), N_MESSAGES);
 }
 
-/* The inbox transport's status object (MAPI's procedure 2). */
-static LPMAPISTATUS
-open_inbox(void)
-{
-	SizedSPropTagArray(2, cols) = { 2, { PR_ENTRYID, PR_DISPLAY_NAME_A } };
-	LPMAPITABLE table = NULL;
-	LPSRowSet rows = NULL;
-	LPMAPISTATUS status = NULL;
-	ULONG objtype;
-
-	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table), S_OK);
-	ck_assert_int_eq(HrQueryAllRows(table, (LPSPropTagArray)&cols, NULL, NULL, 0, &rows),
-			 S_OK);
-	for (ULONG i = 0; i < rows->cRows; i++) {
-		LPSPropValue p = rows->aRow[i].lpProps;
-
-		if (PROP_TYPE(p[1].ulPropTag) != PT_STRING8 ||
-		    strcmp(p[1].Value.lpszA, "inbox") != 0)
-			continue;
-		ck_assert_int_eq(IMAPISession_OpenEntry(session, p[0].Value.bin.cb,
-							(LPENTRYID)p[0].Value.bin.lpb,
-							&IID_IMAPIStatus, MAPI_BEST_ACCESS, &objtype,
-							(LPUNKNOWN *)&status),
-				 S_OK);
-	}
-	FreeProws(rows);
-	IMAPITable_Release(table);
-	ck_assert_ptr_nonnull(status);
-	return status;
-}
-
 /* FlushQueues(FLUSH_DOWNLOAD | flags) on the transport; its result in
  * *res and its words in error (either may be NULL). */
 static HRESULT
 flush(ULONG flags, MAPISPOOL_FLUSH_RESULT *res, char *error, size_t errlen)
 {
-	LPMAPISTATUS inbox = open_inbox();
+	LPMAPISTATUS inbox = mapi_open_status(session, "inbox");
 	MAPISPOOL_FLUSH_RESULT *all = NULL;
 	HRESULT hr;
 	ULONG n = 0;

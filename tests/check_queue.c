@@ -20,6 +20,7 @@
 #include <mapispool/mapispool.h>
 
 #include "harness.h"
+#include "mapi_helpers.h"
 
 static const char queue_config[] =
 	"[spooler]\n"
@@ -394,31 +395,6 @@ setup_policy(void)
 	ck_assert_int_eq(mapispool_logon(d.socket, NULL, 0, &session), S_OK);
 }
 
-/* The status object of a transport, by name. */
-static LPMAPISTATUS
-open_transport(const char *name)
-{
-	SizedSPropTagArray(2, cols) = { 2, { PR_ENTRYID, PR_DISPLAY_NAME_A } };
-	LPMAPITABLE table;
-	LPSRowSet rows = NULL;
-	LPMAPISTATUS st = NULL;
-	ULONG type;
-
-	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table), S_OK);
-	ck_assert_int_eq(HrQueryAllRows(table, (LPSPropTagArray)&cols, NULL, NULL, 0, &rows), S_OK);
-	for (ULONG i = 0; i < rows->cRows; i++)
-		if (strcmp(rows->aRow[i].lpProps[1].Value.lpszA, name) == 0)
-			ck_assert_int_eq(IMAPISession_OpenEntry(
-						 session, rows->aRow[i].lpProps[0].Value.bin.cb,
-						 (LPENTRYID)rows->aRow[i].lpProps[0].Value.bin.lpb,
-						 NULL, 0, &type, (LPUNKNOWN *)&st),
-					 S_OK);
-	FreeProws(rows);
-	IMAPITable_Release(table);
-	ck_assert_ptr_nonnull(st);
-	return st;
-}
-
 static ULONG
 status_code_of(LPMAPISTATUS st)
 {
@@ -439,8 +415,8 @@ START_TEST(domains_route)
 	free(submit("SMTP", "a@example.com", S_OK));
 	free(submit("SMTP", "b@EXAMPLE.org", S_OK));
 	free(submit("SMTP", "c@elsewhere.net", S_OK));
-	corp = open_transport("corp");
-	other = open_transport("other");
+	corp = mapi_open_status(session, "corp");
+	other = mapi_open_status(session, "other");
 	ck_assert_int_eq(IMAPIStatus_FlushQueues(corp, 0, 0, NULL, FLUSH_NO_UI), S_OK);
 	ck_assert_int_eq(IMAPIStatus_FlushQueues(other, 0, 0, NULL, FLUSH_NO_UI), S_OK);
 	ck_assert_int_eq(count_files("corp/new"), 2);
@@ -469,7 +445,7 @@ END_TEST
 /* Offline survives a restart. */
 START_TEST(offline_survives_restart)
 {
-	LPMAPISTATUS corp = open_transport("corp");
+	LPMAPISTATUS corp = mapi_open_status(session, "corp");
 
 	ck_assert_int_eq(IMAPIStatus_ValidateState(corp, 0, FORCE_XP_DISCONNECT), S_OK);
 	ck_assert(status_code_of(corp) & STATUS_OFFLINE);
@@ -480,7 +456,7 @@ START_TEST(offline_survives_restart)
 	harness_kill(&d, SIGTERM);
 	ck_assert_int_eq(harness_restart(&d), 0);
 	ck_assert_int_eq(mapispool_logon(d.socket, NULL, 0, &session), S_OK);
-	corp = open_transport("corp");
+	corp = mapi_open_status(session, "corp");
 	ck_assert(status_code_of(corp) & STATUS_OFFLINE);
 	ck_assert_int_eq(IMAPIStatus_ValidateState(corp, 0, FORCE_XP_CONNECT), S_OK);
 	ck_assert(!(status_code_of(corp) & STATUS_OFFLINE));
@@ -492,7 +468,7 @@ END_TEST
  * flushes skip it unless FLUSH_FORCE. */
 START_TEST(failing_transport_backs_off)
 {
-	LPMAPISTATUS spooler_dead = open_transport("dead");
+	LPMAPISTATUS spooler_dead = mapi_open_status(session, "dead");
 	LPMAPITABLE table;
 	LPMAPISTATUS spooler = NULL;
 	LPSRowSet rows = NULL;

@@ -21,6 +21,7 @@
 #include <mapispool/mapispool.h>
 
 #include "harness.h"
+#include "mapi_helpers.h"
 #include "servers.h"
 
 /* The profile around the transport's own lines: sent only when flushed,
@@ -241,42 +242,11 @@ submit(const char *sender, const char *rcpt1, const char *rcpt2, const char *bod
 	submit_bytes(sender, rcpt1, rcpt2, msg);
 }
 
-/* The relay's status object (MAPI's procedure 1, steps 1-5). */
-static LPMAPISTATUS
-open_relay(void)
-{
-	SizedSPropTagArray(2, cols) = { 2, { PR_ENTRYID, PR_DISPLAY_NAME_A } };
-	LPMAPITABLE table = NULL;
-	LPSRowSet rows = NULL;
-	LPMAPISTATUS status = NULL;
-	ULONG objtype;
-
-	ck_assert_int_eq(IMAPISession_GetStatusTable(session, 0, &table), S_OK);
-	ck_assert_int_eq(HrQueryAllRows(table, (LPSPropTagArray)&cols, NULL, NULL, 0, &rows),
-			 S_OK);
-	for (ULONG i = 0; i < rows->cRows; i++) {
-		LPSPropValue p = rows->aRow[i].lpProps;
-
-		if (PROP_TYPE(p[1].ulPropTag) != PT_STRING8 ||
-		    strcmp(p[1].Value.lpszA, "relay") != 0)
-			continue;
-		ck_assert_int_eq(IMAPISession_OpenEntry(session, p[0].Value.bin.cb,
-							(LPENTRYID)p[0].Value.bin.lpb,
-							&IID_IMAPIStatus, MAPI_BEST_ACCESS, &objtype,
-							(LPUNKNOWN *)&status),
-				 S_OK);
-	}
-	FreeProws(rows);
-	IMAPITable_Release(table);
-	ck_assert_ptr_nonnull(status);
-	return status;
-}
-
 /* FlushQueues on the relay; its per-transport result in *res (if not NULL). */
 static HRESULT
 flush(ULONG flags, MAPISPOOL_FLUSH_RESULT *res, char *error, size_t errlen)
 {
-	LPMAPISTATUS relay = open_relay();
+	LPMAPISTATUS relay = mapi_open_status(session, "relay");
 	MAPISPOOL_FLUSH_RESULT *all = NULL;
 	HRESULT hr;
 	ULONG n = 0;

@@ -75,6 +75,7 @@ tests_check_status_table_LDADD = $(DAEMON_TEST_LIBS)
 
 # Integration: a real daemon on a temporary directory and socket.
 HARNESS = tests/harness.c tests/harness.h
+MAPI_HELPERS = tests/mapi_helpers.c tests/mapi_helpers.h
 tests_check_session_SOURCES = tests/check_session.c $(HARNESS)
 tests_check_session_CFLAGS = $(TESTS_CFLAGS)
 tests_check_session_LDADD = lib/libmapispool.la $(CHECK_LIBS)
@@ -111,7 +112,7 @@ tests_check_transport_LDADD = $(DAEMON_TEST_LIBS)
 tests_check_flush_SOURCES = tests/check_flush.c $(HARNESS)
 tests_check_flush_CFLAGS = $(TESTS_CFLAGS)
 tests_check_flush_LDADD = lib/libmapispool.la lib/libmapicore.la $(CHECK_LIBS) $(JSONC_LIBS)
-tests_check_queue_SOURCES = tests/check_queue.c $(HARNESS)
+tests_check_queue_SOURCES = tests/check_queue.c $(HARNESS) $(MAPI_HELPERS)
 tests_check_queue_CFLAGS = $(TESTS_CFLAGS)
 tests_check_queue_LDADD = lib/libmapispool.la lib/libmapicore.la $(CHECK_LIBS) $(JSONC_LIBS)
 tests_check_notify_SOURCES = tests/check_notify.c $(HARNESS)
@@ -125,10 +126,10 @@ tests_check_crash_LDADD = lib/libmapispool.la lib/libmapicore.la $(CHECK_LIBS) $
 # tests: an SMTP server (tests/smtp_sink.py, on Debian's python3-aiosmtpd)
 # and Dovecot (tests/dovecot.sh), over plain and TLS (tests/tls_ca.sh).
 SERVERS = tests/servers.c tests/servers.h tests/smtp_server.c tests/dovecot_server.c
-tests_check_smtp_SOURCES = tests/check_smtp.c $(HARNESS) $(SERVERS)
+tests_check_smtp_SOURCES = tests/check_smtp.c $(HARNESS) $(MAPI_HELPERS) $(SERVERS)
 tests_check_smtp_CFLAGS = $(TESTS_CFLAGS)
 tests_check_smtp_LDADD = lib/libmapispool.la lib/libmapicore.la $(CHECK_LIBS) $(JSONC_LIBS)
-tests_check_fetch_SOURCES = tests/check_fetch.c $(HARNESS) $(SERVERS)
+tests_check_fetch_SOURCES = tests/check_fetch.c $(HARNESS) $(MAPI_HELPERS) $(SERVERS)
 tests_check_fetch_CFLAGS = $(TESTS_CFLAGS)
 tests_check_fetch_LDADD = lib/libmapispool.la lib/libmapicore.la $(CHECK_LIBS) $(JSONC_LIBS)
 EXTRA_DIST += tests/smtp_sink.py tests/dovecot.sh tests/tls_ca.sh
