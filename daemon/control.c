@@ -958,12 +958,20 @@ socket_make_dir(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Listen on path.  The socket is made under a name of its own next to path
+ * (path.PID), given its group and mode, made to listen, and only then
+ * renamed to path: a client that sees path can connect at once, instead
+ * of meeting ECONNREFUSED between bind and listen.  (When path.PID would
+ * not fit in sun_path, the socket is bound to path itself.)
+ */
 static int
 socket_listen(const char *path, mode_t mode, const char *group, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *at;
 	mode_t old;
-	int fd;
+	int fd, n;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "socket path too long (max %zu bytes): %s",
@@ -973,7 +981,10 @@ socket_listen(const char *path, mode_t mode, const char *group, char *err, size_
 	if (socket_check_stale(path, err, errlen) == -1 ||
 	    socket_make_dir(path, err, errlen) == -1)
 		return -1;
-	strcpy(sun.sun_path, path);
+	n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s.%ld", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(sun.sun_path))
+		strcpy(sun.sun_path, path);
+	at = sun.sun_path;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
@@ -984,7 +995,7 @@ socket_listen(const char *path, mode_t mode, const char *group, char *err, size_
 	old = umask(0177);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		umask(old);
-		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "bind %s: %s", at, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -992,24 +1003,28 @@ socket_listen(const char *path, mode_t mode, const char *group, char *err, size_
 	if (group != NULL) {
 		struct group *gr = getgrnam(group);
 
-		if (gr == NULL || chown(path, (uid_t)-1, gr->gr_gid) == -1) {
+		if (gr == NULL || chown(at, (uid_t)-1, gr->gr_gid) == -1) {
 			snprintf(err, errlen, "socket_group %s: %s", group,
 				 gr ? strerror(errno) : "no such group");
 			goto fail;
 		}
 	}
-	if (chmod(path, mode) == -1) {
-		snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
+	if (chmod(at, mode) == -1) {
+		snprintf(err, errlen, "chmod %s: %s", at, strerror(errno));
 		goto fail;
 	}
 	if (listen(fd, 128) == -1) {
-		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "listen %s: %s", at, strerror(errno));
+		goto fail;
+	}
+	if (strcmp(at, path) != 0 && rename(at, path) == -1) {
+		snprintf(err, errlen, "rename %s to %s: %s", at, path, strerror(errno));
 		goto fail;
 	}
 	return fd;
 fail:
 	close(fd);
-	unlink(path);
+	unlink(at);
 	return -1;
 }
 
