@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "maildir.h"
+#include "spool.h"
 
 /* Deliveries run on several worker threads at once: the counter keeps two
  * names made in the same microsecond apart. */
@@ -202,13 +203,7 @@ maildir_deliver(const char *dir, const void *data, size_t len, const char *src_p
 		return -1;
 	}
 	if (data == NULL) {
-		src = open(src_path, O_RDONLY | O_CLOEXEC);
-		if (src != -1 && src_offset > 0 && lseek(src, (off_t)src_offset, SEEK_SET) == -1) {
-			e = errno;
-			close(src);
-			src = -1;
-			errno = e;
-		}
+		src = spool_data_open(src_path, src_offset);
 		if (src == -1) {
 			e = errno;
 			snprintf(err, errlen, "cannot open %s: %s", src_path, strerror(e));

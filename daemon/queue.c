@@ -1,9 +1,10 @@
 /*
  * queue.c — a hash of messages by ID, and per queue a list in ID order.
  *
- * New IDs are larger than every earlier one of this process, so inserting
- * appends; messages recovered at start arrive in directory order, so an
- * insert walks back from the tail to its place (sorted once, in effect).
+ * New IDs are larger than every earlier one of this process, and recovery
+ * hands each queue's messages over in ID order, so inserting appends; an
+ * insert walks back from the tail only past the few messages submitted
+ * while a big spool is still being read.
  */
 #include <config.h>
 

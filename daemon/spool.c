@@ -9,8 +9,9 @@
  * the pending ops (up to BATCH_MAX) into the batch and hands it to one
  * worker job: write every tmp file (one per op: ID.msg for an add, ID.env
  * for an update), one syncfs() for all of them, rename each into its
- * queue, unlink the removed ones, fsync each touched folder once.  Ops that arrive meanwhile wait for the next batch, so the busier
- * the spool, the more ops share each sync.
+ * queue, unlink the removed ones, fsync each touched folder once.  Ops
+ * that arrive meanwhile wait for the next batch, so the busier the spool,
+ * the more ops share each sync.
  */
 #include <config.h>
 
@@ -1317,7 +1318,7 @@ spool_data_open(const char *path, uint64_t offset)
 	return fd;
 }
 
-/* ---- Recovery, synchronous at start ---- */
+/* ---- Recovery at start: list on the loop, then read in steps ---- */
 
 typedef void (*entry_fn)(struct spool *s, enum folder f, const char *name, void *arg);
 

@@ -348,8 +348,8 @@ static void
 recovered(struct spooler *sp, struct qmsg *m)
 {
 	if (queue_insert(sp->queue, m) == -1) {
-		log_warnx("message %s: found twice in the spool, or out of memory; "
-			  "left on disk, not queued", m->id);
+		log_warnx("message %s: found twice in the spool (outbound and inbound); "
+			  "this one left on disk, not queued", m->id);
 		qmsg_free(m);
 	}
 }
@@ -496,6 +496,7 @@ spooler_set_recovered_hook(struct spooler *sp, void (*fn)(void *ctx), void *ctx)
 	sp->recovered_hook = fn;
 	sp->recovered_ctx = ctx;
 }
+
 static void offline_save_free(struct offline_save *o);
 
 struct spooler *
