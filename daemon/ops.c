@@ -903,7 +903,12 @@ ops_recovered(void *ctx)
 
 	while ((p = STAILQ_FIRST(&parked)) != NULL) {
 		STAILQ_REMOVE_HEAD(&parked, entry);
-		ops[p->op].fn(sp, p->req, p->msg);
+		/* Whoever asked has gone: nobody would hear the answer, and a
+		 * submission nobody was told of would be sent again. */
+		if (control_request_orphaned(p->req))
+			control_fail(p->req, MAPI_E_END_OF_SESSION, "the client has gone");
+		else
+			ops[p->op].fn(sp, p->req, p->msg);
 		json_object_put(p->msg);
 		free(p);
 	}
