@@ -246,21 +246,7 @@ deliver_all(const struct dovecot_server *dv)
 static HRESULT
 flush(ULONG flags, MAPISPOOL_FLUSH_RESULT *res, char *error, size_t errlen)
 {
-	LPMAPISTATUS inbox = mapi_open_status(session, "inbox");
-	MAPISPOOL_FLUSH_RESULT *all = NULL;
-	HRESULT hr;
-	ULONG n = 0;
-
-	hr = IMAPIStatus_FlushQueues(inbox, 0, 0, NULL, FLUSH_DOWNLOAD | flags);
-	ck_assert_int_eq(mapispool_flush_results(inbox, &n, &all), S_OK);
-	ck_assert_uint_eq(n, 1);
-	if (res != NULL)
-		*res = all[0];
-	if (error != NULL)
-		snprintf(error, errlen, "%s", all[0].lpszError ? all[0].lpszError : "");
-	MAPIFreeBuffer(all);
-	IMAPIStatus_Release(inbox);
-	return hr;
+	return mapi_flush_transport(session, "inbox", FLUSH_DOWNLOAD | flags, res, error, errlen);
 }
 
 /* A flush that must go well; how many it received. */

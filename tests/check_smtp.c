@@ -246,21 +246,7 @@ submit(const char *sender, const char *rcpt1, const char *rcpt2, const char *bod
 static HRESULT
 flush(ULONG flags, MAPISPOOL_FLUSH_RESULT *res, char *error, size_t errlen)
 {
-	LPMAPISTATUS relay = mapi_open_status(session, "relay");
-	MAPISPOOL_FLUSH_RESULT *all = NULL;
-	HRESULT hr;
-	ULONG n = 0;
-
-	hr = IMAPIStatus_FlushQueues(relay, 0, 0, NULL, FLUSH_UPLOAD | flags);
-	ck_assert_int_eq(mapispool_flush_results(relay, &n, &all), S_OK);
-	ck_assert_uint_eq(n, 1);
-	if (res != NULL)
-		*res = all[0];
-	if (error != NULL)
-		snprintf(error, errlen, "%s", all[0].lpszError ? all[0].lpszError : "");
-	MAPIFreeBuffer(all);
-	IMAPIStatus_Release(relay);
-	return hr;
+	return mapi_flush_transport(session, "relay", FLUSH_UPLOAD | flags, res, error, errlen);
 }
 
 static ULONG

@@ -4,6 +4,7 @@
 #include <config.h>
 
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mapi_helpers.h"
@@ -35,4 +36,25 @@ mapi_open_status(LPMAPISESSION session, const char *name)
 	IMAPITable_Release(table);
 	ck_assert_msg(status != NULL, "no status row named %s", name);
 	return status;
+}
+
+HRESULT
+mapi_flush_transport(LPMAPISESSION session, const char *name, ULONG flags,
+		     MAPISPOOL_FLUSH_RESULT *res, char *error, size_t errlen)
+{
+	LPMAPISTATUS st = mapi_open_status(session, name);
+	MAPISPOOL_FLUSH_RESULT *all = NULL;
+	HRESULT hr;
+	ULONG n = 0;
+
+	hr = IMAPIStatus_FlushQueues(st, 0, 0, NULL, flags);
+	ck_assert_int_eq(mapispool_flush_results(st, &n, &all), S_OK);
+	ck_assert_uint_eq(n, 1);
+	if (res != NULL)
+		*res = all[0];
+	if (error != NULL)
+		snprintf(error, errlen, "%s", all[0].lpszError ? all[0].lpszError : "");
+	MAPIFreeBuffer(all);
+	IMAPIStatus_Release(st);
+	return hr;
 }

@@ -12,4 +12,10 @@
  * ID.  Fails the test when no row has that name. */
 LPMAPISTATUS mapi_open_status(LPMAPISESSION session, const char *name);
 
+/* FlushQueues(flags) on the transport named name, which must report one
+ * result: it goes to *res and its words to error (either may be NULL).
+ * Returns FlushQueues's HRESULT. */
+HRESULT mapi_flush_transport(LPMAPISESSION session, const char *name, ULONG flags,
+			     MAPISPOOL_FLUSH_RESULT *res, char *error, size_t errlen);
+
 #endif
