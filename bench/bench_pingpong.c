@@ -76,22 +76,6 @@ make_line(size_t len)
 	return s;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static void
 serve(int lfd, const char *reply, size_t reply_len)
 {
@@ -116,7 +100,7 @@ serve(int lfd, const char *reply, size_t reply_len)
 					continue;
 				ev = (struct epoll_event){ .events = EPOLLIN, .data.fd = cfd };
 				if (epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &ev) == -1 ||
-				    write_all(cfd, hello, sizeof(hello) - 1) == -1)
+				    cl_write_all(cfd, hello, sizeof(hello) - 1) == -1)
 					close(cfd);
 				continue;
 			}
@@ -128,7 +112,7 @@ serve(int lfd, const char *reply, size_t reply_len)
 				continue;
 			}
 			for (char *p = buf; (p = memchr(p, '\n', (size_t)(buf + r - p))) != NULL; p++)
-				if (write_all(fd, reply, reply_len) == -1)
+				if (cl_write_all(fd, reply, reply_len) == -1)
 					break;
 		}
 	}

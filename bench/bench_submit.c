@@ -30,10 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "closedloop.h"
 
 struct opts {
 	const char *socket;
@@ -59,35 +58,6 @@ struct client {
 };
 
 static double start_time;
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-connect_socket(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /* Read one line into line (NUL-terminated, without the newline).  A line
  * longer than the space is cut: only the start of a reply is looked at. */
@@ -120,22 +90,6 @@ read_line(struct client *c, char *line, size_t cap)
 	}
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Keep the first error of a client, cut: the start of a reply says enough. */
 static void
 note_error(struct client *c, const char *text)
@@ -154,7 +108,7 @@ client_main(void *arg)
 	char *req = malloc(reqcap);
 	char line[4096];
 
-	c->fd = connect_socket(o->socket);
+	c->fd = cl_connect(o->socket);
 	if (req == NULL || c->fd == -1) {
 		note_error(c, strerror(errno));
 		free(req);
@@ -165,7 +119,7 @@ client_main(void *arg)
 		goto out;
 	}
 	for (int i = 0; i < o->messages; i++) {
-		double t0 = now();
+		double t0 = cl_now();
 		int n;
 
 		if (o->max_seconds > 0 && t0 - start_time > o->max_seconds)
@@ -174,7 +128,7 @@ client_main(void *arg)
 			     "{\"id\":%d,\"op\":\"message.submit\",\"sender\":\"bench%d@example.net\","
 			     "\"recipients\":[{\"address\":\"%s\",\"addrtype\":\"SMTP\"}],"
 			     "\"data\":\"%s\"}\n", i, c->index, o->rcpt, c->body);
-		if (write_all(c->fd, req, (size_t)n) == -1) {
+		if (cl_write_all(c->fd, req, (size_t)n) == -1) {
 			note_error(c, "write to the socket failed");
 			break;
 		}
@@ -187,7 +141,7 @@ client_main(void *arg)
 			}
 		} while (strncmp(line, "{\"event\"", 8) == 0);
 		if (strstr(line, "\"hr_name\":\"S_OK\"") != NULL)
-			c->lat[c->ok++] = now() - t0;
+			c->lat[c->ok++] = cl_now() - t0;
 		else
 			note_error(c, line);
 	}
@@ -238,26 +192,6 @@ make_body(size_t size)
 	return out;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The nearest-rank percentile of sorted values. */
-static double
-percentile(const double *v, int n, double p)
-{
-	int k;
-
-	if (n == 0)
-		return 0;
-	k = (int)(p / 100.0 * n + 0.999999) - 1;
-	return v[k < 0 ? 0 : k >= n ? n - 1 : k];
-}
-
 static void
 usage(void)
 {
@@ -306,7 +240,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	start_time = now();
+	start_time = cl_now();
 	for (int i = 0; i < o.clients; i++) {
 		cl[i] = (struct client){ .index = i, .o = &o, .body = body,
 					 .lat = all + (size_t)i * (size_t)o.messages, .fd = -1 };
@@ -317,7 +251,7 @@ main(int argc, char **argv)
 	}
 	for (int i = 0; i < o.clients; i++)
 		pthread_join(cl[i].thread, NULL);
-	secs = now() - start_time;
+	secs = cl_now() - start_time;
 
 	/* Gather the latencies at the front of the array, then sort them. */
 	for (int i = 0; i < o.clients; i++) {
@@ -328,11 +262,11 @@ main(int argc, char **argv)
 			fprintf(stderr, "bench_submit: client %d: %d errors, the first: %s\n", i,
 				cl[i].errors, cl[i].first_error);
 	}
-	qsort(all, (size_t)ok, sizeof(double), cmp_double);
+	cl_sort(all, ok);
 	printf("{\"measure\":\"submit\",\"clients\":%d,\"messages\":%d,\"errors\":%d,"
 	       "\"size\":%zu,\"seconds\":%.6f,\"rate\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
 	       o.clients, ok, errors, o.size, secs, secs > 0 ? ok / secs : 0.0,
-	       percentile(all, ok, 50) * 1e3, percentile(all, ok, 99) * 1e3);
+	       cl_percentile(all, ok, 50) * 1e3, cl_percentile(all, ok, 99) * 1e3);
 	free(all);
 	free(cl);
 	free(body);

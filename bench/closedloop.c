@@ -71,9 +71,15 @@ cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Write all of it on a non-blocking socket (polling when it is full). */
-static int
-write_all(int fd, const char *p, size_t n)
+void
+cl_sort(double *v, long n)
+{
+	if (n > 1)
+		qsort(v, (size_t)n, sizeof(*v), cmp_double);
+}
+
+int
+cl_write_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
@@ -154,7 +160,7 @@ cl_run(const struct cl_opts *o, struct cl_result *r)
 		size_t n = o->request(o->ctx, i, cs[i].n++, req, reqcap);
 
 		cs[i].sent = cl_now();
-		if (write_all(cs[i].fd, req, n) == -1) {
+		if (cl_write_all(cs[i].fd, req, n) == -1) {
 			fprintf(stderr, "closedloop: write: %s\n", strerror(errno));
 			goto out;
 		}
@@ -248,7 +254,7 @@ cl_run(const struct cl_opts *o, struct cl_result *r)
 					req_bytes += (double)n;
 					nreq++;
 					c->sent = cl_now();
-					if (write_all(c->fd, req, n) == -1) {
+					if (cl_write_all(c->fd, req, n) == -1) {
 						fprintf(stderr, "closedloop: write: %s\n", strerror(errno));
 						goto out;
 					}
@@ -260,7 +266,7 @@ cl_run(const struct cl_opts *o, struct cl_result *r)
 			}
 		}
 	}
-	qsort(lat, (size_t)nlat, sizeof(double), cmp_double);
+	cl_sort(lat, nlat);
 	r->ok = nlat;
 	r->seconds = o->seconds;
 	r->rate = (double)nlat / o->seconds;

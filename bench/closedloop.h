@@ -42,6 +42,11 @@ int cl_connect(const char *path);
  * connections could not be made. */
 int cl_run(const struct cl_opts *o, struct cl_result *r);
 /* The nearest-rank percentile p (0-100) of n sorted values. */
+/* The nearest-rank percentile p of n sorted values. */
 double cl_percentile(const double *v, long n, double p);
+/* Sort n values in place, for cl_percentile. */
+void cl_sort(double *v, long n);
+/* Write all of p, polling when a non-blocking fd is full; -1 on error. */
+int cl_write_all(int fd, const char *p, size_t n);
 
 #endif

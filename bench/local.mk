@@ -3,7 +3,7 @@
 EXTRA_PROGRAMS = bench/bench_disk bench/bench_submit bench/bench_query \
 	bench/bench_pingpong bench/bench_genspool
 bench_bench_disk_SOURCES = bench/bench_disk.c
-bench_bench_submit_SOURCES = bench/bench_submit.c
+bench_bench_submit_SOURCES = bench/bench_submit.c bench/closedloop.c bench/closedloop.h
 bench_bench_submit_LDADD = $(PTHREAD_CFLAGS)
 bench_bench_query_SOURCES = bench/bench_query.c bench/closedloop.c bench/closedloop.h
 bench_bench_pingpong_SOURCES = bench/bench_pingpong.c bench/closedloop.c bench/closedloop.h
