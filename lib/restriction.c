@@ -877,9 +877,18 @@ static HRESULT check_comparable(struct walk *w, const char *member, ULONG tag)
  * (found by tests/fuzz/fuzz_restriction).  A pattern is refused before
  * regcomp sees it when it is longer than REGEX_MAX_LEN bytes, nests groups
  * deeper than RESTRICTION_MAX_DEPTH, or an upper bound of the nodes it
- * expands to passes REGEX_MAX_COST (at most a few MB in regcomp). */
+ * expands to passes REGEX_MAX_COST (at most a few MB in regcomp).
+ *
+ * Time, too: a "^" anywhere but first makes regcomp's closures grow
+ * exponentially with the repetitions that follow it ("x^(8*)*" sixteen
+ * times took 55 ms, thirty-two did not end in 30 s), and stacked
+ * repetitions ("a**...", which POSIX leaves undefined anyway) grow
+ * polynomially (90 stars after "x^8+" took 1.2 s).  So a repetition of a
+ * repetition is refused, and so are more than REGEX_MAX_AFTER_CARET
+ * repetitions after such a "^". */
 #define REGEX_MAX_LEN 1024
 #define REGEX_MAX_COST 256
+#define REGEX_MAX_AFTER_CARET 8
 
 /* The end of the bracket expression that starts at p ("[a-z]", "[]x]",
  * "[[:alpha:]]"), or the end of the string when it is not closed. */
@@ -933,7 +942,8 @@ static bool regex_affordable(const char *s)
 		size_t total;	/* nodes of the group so far */
 		size_t last;	/* nodes of its last atom: what a repetition copies */
 	} g[RESTRICTION_MAX_DEPTH + 1] = { { 0, 0 } };
-	size_t d = 0, atom, copies;
+	size_t d = 0, atom, copies, after_caret = 0;
+	bool caret = false, repeated = false;
 	const char *p = s;
 
 	if (strlen(s) > REGEX_MAX_LEN)
@@ -942,6 +952,10 @@ static bool regex_affordable(const char *s)
 		atom = 1;
 		copies = 0;
 		switch (*p) {
+		case '^':
+			caret |= p != s;
+			p++;
+			break;
 		case '(':
 			if (d == RESTRICTION_MAX_DEPTH)
 				return false;
@@ -991,10 +1005,13 @@ static bool regex_affordable(const char *s)
 			break;
 		}
 		if (copies > 0) {
+			if (repeated || (caret && ++after_caret > REGEX_MAX_AFTER_CARET))
+				return false;
 			/* last <= total <= REGEX_MAX_COST and copies <= 10^6: no overflow */
 			atom = g[d].last * copies + 1;
 			g[d].total -= g[d].last;
 		}
+		repeated = copies > 0;
 		g[d].total += atom;
 		g[d].last = atom;
 		if (g[d].total > REGEX_MAX_COST)
@@ -1028,8 +1045,11 @@ static HRESULT check_regex(struct walk *w, const SPropertyRestriction *p)
 	if ((rc = compile_regex(&re, p->lpProp)) == REG_ESIZE)
 		return fail(w, MAPI_E_TOO_COMPLEX, "value",
 			    "regular expression too complex (at most %d bytes, %d levels of "
-			    "groups, and repetitions that expand to at most %d nodes)",
-			    REGEX_MAX_LEN, RESTRICTION_MAX_DEPTH, REGEX_MAX_COST);
+			    "groups, repetitions that expand to at most %d nodes, no "
+			    "repetition of a repetition, and at most %d repetitions after "
+			    "a ^ that does not begin it)",
+			    REGEX_MAX_LEN, RESTRICTION_MAX_DEPTH, REGEX_MAX_COST,
+			    REGEX_MAX_AFTER_CARET);
 	if (rc != 0) {
 		regerror(rc, NULL, msg, sizeof msg);
 		return fail(w, MAPI_E_INVALID_PARAMETER, "value", "bad regular expression: %s",

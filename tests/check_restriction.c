@@ -276,6 +276,9 @@ static const char *const re_too_complex[] = {
 	"(a?){0,30000}",
 	"[a-z]{300}",
 	"((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))",
+	"a**",
+	"x^8+***************************************************************",
+	"a|^(8*)*(8*)*(8*)*(8*)*(8*)*",
 };
 static const char *const re_affordable[] = {
 	"^(Relay|SMTP) [^0-9]+$",
@@ -283,6 +286,9 @@ static const char *const re_affordable[] = {
 	"(a+|b*)+c?[[:alpha:]]{3}",
 	"^\\[x\\]{2}\\(",
 	"\xc3\x89mile+",
+	"(a*)*b+",
+	"x^(8*)*(8*)*(8*)*(8*)*",
+	"(^a|b)+x*y?",
 };
 
 START_TEST(test_property_regex_too_complex)
