@@ -9,6 +9,7 @@ lib_libmapicore_la_SOURCES = \
 	lib/proptag.c lib/proptag.h \
 	lib/propval.c lib/propval.h \
 	lib/restriction.c lib/restriction.h \
+	lib/ere.c lib/ere.h \
 	lib/protocol.c lib/protocol.h \
 	lib/sockpath.c
 lib_libmapicore_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)

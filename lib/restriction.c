@@ -8,7 +8,6 @@
  */
 #include <config.h>
 
-#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 
 #include "proptag.h"
 #include "propval.h"
+#include "ere.h"
 #include "restriction.h"
 
 /* Room for RESTRICTION_MAX_DEPTH levels of ".res[1023]" and a member. */
@@ -746,7 +746,7 @@ static size_t utf8_put(uint32_t c, char *out)
 	return 4;
 }
 
-/* A string property as UTF-8, for regcomp/regexec: lpszA itself, or a
+/* A string property as UTF-8, for the regular expressions: lpszA itself, or a
  * malloc'd conversion of lpszW left in *owned. */
 static const char *utf8_of(const SPropValue *pv, char **owned)
 {
@@ -871,192 +871,46 @@ static HRESULT check_comparable(struct walk *w, const char *member, ULONG tag)
 	return S_OK;
 }
 
-/* glibc's regcomp copies the operand of "+" and "{m,n}" once per
- * repetition, so nested repetitions multiply, and its closure sets grow
- * with the square of the nodes: 200 bytes of "a++++..." took gigabytes
- * (found by tests/fuzz/fuzz_restriction).  A pattern is refused before
- * regcomp sees it when it is longer than REGEX_MAX_LEN bytes, nests groups
- * deeper than RESTRICTION_MAX_DEPTH, or an upper bound of the nodes it
- * expands to passes REGEX_MAX_COST (at most a few MB in regcomp).
- *
- * Time, too: a "^" anywhere but first makes regcomp's closures grow
- * exponentially with the repetitions that follow it ("x^(8*)*" sixteen
- * times took 55 ms, thirty-two did not end in 30 s), and stacked
- * repetitions ("a**...", which POSIX leaves undefined anyway) grow
- * polynomially (90 stars after "x^8+" took 1.2 s).  So a repetition of a
- * repetition is refused, and so are more than REGEX_MAX_AFTER_CARET
- * repetitions after such a "^". */
-#define REGEX_MAX_LEN 1024
-#define REGEX_MAX_COST 256
-#define REGEX_MAX_AFTER_CARET 8
-
-/* The end of the bracket expression that starts at p ("[a-z]", "[]x]",
- * "[[:alpha:]]"), or the end of the string when it is not closed. */
-static const char *bracket_end(const char *p)
-{
-	const char *q = p + 1, *e;
-
-	if (*q == '^')
-		q++;
-	if (*q == ']')
-		q++;
-	while (*q && *q != ']') {
-		if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
-			for (e = q + 2; *e && !(e[0] == q[1] && e[1] == ']'); e++)
-				continue;
-			q = *e ? e + 2 : e;
-		} else {
-			q++;
-		}
-	}
-	return *q ? q + 1 : q;
-}
-
-/* An interval "{n}", "{n,}", "{n,m}" or "{,m}" at *p: how many copies of
- * its operand regcomp makes (at least 1), and *p past it; 0 when it is not
- * one (regcomp then reads "{" as itself or refuses the pattern). */
-static size_t interval_copies(const char **p)
-{
-	const char *q = *p + 1;
-	size_t v[2] = { 0, 0 }, i = 0, digits[2] = { 0, 0 };
-
-	for (; *q && *q != '}'; q++) {
-		if (*q == ',' && i == 0)
-			i = 1;
-		else if (*q >= '0' && *q <= '9' && digits[i] < 6)
-			v[i] = v[i] * 10 + (size_t)(*q - '0'), digits[i]++;
-		else
-			return 0;
-	}
-	if (*q != '}')
-		return 0;
-	*p = q + 1;
-	if (i == 0)
-		return v[0] ? v[0] : 1;
-	return digits[1] ? (v[1] ? v[1] : 1) : v[0] + 1;
-}
-
-static bool regex_affordable(const char *s)
-{
-	struct {
-		size_t total;	/* nodes of the group so far */
-		size_t last;	/* nodes of its last atom: what a repetition copies */
-	} g[RESTRICTION_MAX_DEPTH + 1] = { { 0, 0 } };
-	size_t d = 0, atom, copies, after_caret = 0;
-	bool caret = false, repeated = false;
-	const char *p = s;
-
-	if (strlen(s) > REGEX_MAX_LEN)
-		return false;
-	while (*p) {
-		atom = 1;
-		copies = 0;
-		switch (*p) {
-		case '^':
-			caret |= p != s;
-			p++;
-			break;
-		case '(':
-			if (d == RESTRICTION_MAX_DEPTH)
-				return false;
-			d++;
-			g[d].total = g[d].last = 0;
-			p++;
-			continue;
-		case ')':
-			if (d > 0)
-				atom = g[d--].total + 1;
-			p++;
-			break;
-		case '|':
-			g[d].total++;
-			g[d].last = 0;
-			p++;
-			continue;
-		case '*':
-		case '?':
-			copies = 1;
-			p++;
-			break;
-		case '+':
-			copies = 2;
-			p++;
-			break;
-		case '{':
-			if ((copies = interval_copies(&p)) == 0)
-				p++;
-			break;
-		case '[':
-			p = bracket_end(p);
-			atom = 2;
-			break;
-		case '\\':
-			p += p[1] ? 2 : 1;
-			break;
-		default:
-			/* a UTF-8 continuation byte is part of the atom before it */
-			if (((unsigned char)*p & 0xC0) == 0x80 && g[d].last > 0) {
-				g[d].total++;
-				g[d].last++;
-				p++;
-				continue;
-			}
-			p++;
-			break;
-		}
-		if (copies > 0) {
-			if (repeated || (caret && ++after_caret > REGEX_MAX_AFTER_CARET))
-				return false;
-			/* last <= total <= REGEX_MAX_COST and copies <= 10^6: no overflow */
-			atom = g[d].last * copies + 1;
-			g[d].total -= g[d].last;
-		}
-		repeated = copies > 0;
-		g[d].total += atom;
-		g[d].last = atom;
-		if (g[d].total > REGEX_MAX_COST)
-			return false;
-	}
-	return true;
-}
-
-/* REG_ESIZE when regex_affordable refuses the pattern. */
-static int compile_regex(regex_t *re, const SPropValue *pattern)
+/* A string property's pattern, compiled; the status and a message in err
+ * when it is not a pattern or too big (ere.h says which). */
+static enum ere_status compile_regex(const SPropValue *pattern, struct ere **re, char *err,
+				     size_t errlen)
 {
 	char *owned;
 	const char *s = utf8_of(pattern, &owned);
-	int rc;
+	enum ere_status st;
 
-	if (!s)
-		return REG_ESPACE;
-	rc = regex_affordable(s) ? regcomp(re, s, REG_EXTENDED | REG_NOSUB) : REG_ESIZE;
+	if (!s) {
+		*re = NULL;
+		snprintf(err, errlen, "out of memory");
+		return ERE_ENOMEM;
+	}
+	st = ere_compile(s, re, err, errlen);
 	free(owned);
-	return rc;
+	return st;
 }
 
 static HRESULT check_regex(struct walk *w, const SPropertyRestriction *p)
 {
-	char msg[128];
-	regex_t re;
-	int rc;
+	char msg[160];
+	struct ere *re;
 
 	if (!is_string(p->ulPropTag))
 		return fail(w, MAPI_E_TOO_COMPLEX, "relop", "re applies to strings only");
-	if ((rc = compile_regex(&re, p->lpProp)) == REG_ESIZE)
-		return fail(w, MAPI_E_TOO_COMPLEX, "value",
-			    "regular expression too complex (at most %d bytes, %d levels of "
-			    "groups, repetitions that expand to at most %d nodes, no "
-			    "repetition of a repetition, and at most %d repetitions after "
-			    "a ^ that does not begin it)",
-			    REGEX_MAX_LEN, RESTRICTION_MAX_DEPTH, REGEX_MAX_COST,
-			    REGEX_MAX_AFTER_CARET);
-	if (rc != 0) {
-		regerror(rc, NULL, msg, sizeof msg);
+	switch (compile_regex(p->lpProp, &re, msg, sizeof msg)) {
+	case ERE_OK:
+		ere_free(re);
+		return S_OK;
+	case ERE_ETOOBIG:
+		return fail(w, MAPI_E_TOO_COMPLEX, "value", "regular expression too complex: %s",
+			    msg);
+	case ERE_ENOMEM:
+		return fail(w, MAPI_E_NOT_ENOUGH_MEMORY, "value", "%s", msg);
+	case ERE_ESYNTAX:
+	default:
 		return fail(w, MAPI_E_INVALID_PARAMETER, "value", "bad regular expression: %s",
 			    msg);
 	}
-	regfree(&re);
-	return S_OK;
 }
 
 static HRESULT check_property(struct walk *w, const SPropertyRestriction *p)
@@ -1214,17 +1068,17 @@ static bool relop_holds(ULONG relop, int cmp)
  * of memory reads as no match, since match has no way to report it. */
 static bool regex_matches(const SPropValue *pattern, const SPropValue *pv)
 {
-	regex_t re;
-	char *owned;
+	char err[160], *owned;
+	struct ere *re;
 	const char *s;
 	bool match;
 
-	if (compile_regex(&re, pattern) != 0)
+	if (compile_regex(pattern, &re, err, sizeof err) != ERE_OK)
 		return false;
 	s = utf8_of(pv, &owned);
-	match = s && regexec(&re, s, 0, NULL, 0) == 0;
+	match = s && ere_match(re, s, strlen(s));
 	free(owned);
-	regfree(&re);
+	ere_free(re);
 	return match;
 }
 

@@ -3,8 +3,8 @@
  *
  * JSON forms (SPEC §5):
  *   {"rt":"property","relop":"eq","tag":T,"value":V}
- *       relop: lt le gt ge eq ne re (re: POSIX extended regex, strings only;
- *       at most 1024 bytes, and repetitions that expand to at most 256 nodes)
+ *       relop: lt le gt ge eq ne re (re: POSIX extended regex, strings only,
+ *       compiled by ere.c within its limits)
  *   {"rt":"bitmask","bmr":"eqz"|"nez","tag":T,"mask":N}
  *   {"rt":"and"|"or","res":[R,...]}      {"rt":"not","res":R}
  *   {"rt":"exist","tag":T}

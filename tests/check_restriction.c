@@ -242,6 +242,24 @@ static const struct re_case re_cases[] = {
 	{ PR_PROVIDER_DISPLAY_W, { PR_PROVIDER_DISPLAY_W, 0, { .lpszW = L"^Émile" } }, true },
 	{ PR_PROVIDER_DISPLAY_W, { PR_PROVIDER_DISPLAY_A, 0, { .lpszA = "Zola$" } }, true },
 	{ PR_PROVIDER_DISPLAY_W, { PR_PROVIDER_DISPLAY_W, 0, { .lpszW = L"^Zola" } }, false },
+	/* patterns that cost glibc's regcomp seconds or gigabytes */
+#define RE(pattern, expected) \
+	{ PR_DISPLAY_NAME_A, { PR_DISPLAY_NAME_A, 0, { .lpszA = pattern } }, expected }
+	RE("^((M?A?P?(I*)?( *)?(x*)?){5})+Spooler$", true),
+	RE("^((M?A?P?(I*)?( *)?(x*)?){5})+Spooler.", false),
+	RE("^(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*MAPI", true),
+	RE("^(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*(8*)*API", false),
+	RE("((P{0,3}(o*){0,3}){5})+ler$", true),
+	RE("((P{0,3}(o*){0,3}){5})+lers", false),
+	RE("(a?){0,30}(^|$)*(^|$)*(^|$)*(^|$)*(^|$)*(^|$)*(^|$)*MAPI", true),
+	RE("a+b*c|x^8+***", false),
+	RE("^[[:upper:]]{4} [[:alpha:]]+$", true),
+	RE("^[^[:space:]]+[[:space:]][[.S.]][=p=]o{2}[k-m][]e-f]r$", true),
+	RE("\\.|\\[|\\(|\\{", false),
+	RE("^(|M)(|A)(|P)I()", true),
+	RE("^(|M)(|A)(|P)(|I)(|X)S", false),
+	RE("", true),
+#undef RE
 };
 
 START_TEST(test_property_regex)
@@ -268,28 +286,36 @@ START_TEST(test_property_regex_invalid)
 }
 END_TEST
 
-/* Patterns glibc's regcomp would expand to gigabytes are refused before
- * it sees them (tests/fuzz/regress/restriction); the ordinary ones pass. */
+/* A pattern past ere.h's limits is refused as too complex; each is paired
+ * with one close to it that passes.  The second half are patterns that
+ * cost glibc's regcomp gigabytes or seconds (tests/fuzz/regress/
+ * restriction): they must pass now, and match as they should
+ * (test_property_regex_hard). */
 static const char *const re_too_complex[] = {
-	"a+++++++++++++++++++++++++++++++++++++++++",
 	"((((x{99}){99}){99}){99})",
 	"(a?){0,30000}",
-	"[a-z]{300}",
+	"[a-z]{2048}",
 	"((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))",
-	"a**",
-	"x^8+***************************************************************",
-	"a|^(8*)*(8*)*(8*)*(8*)*(8*)*",
+	"(a?){0030000}",
+	"x{00000000000000000000099999999999999999999999}",
+	"(ab|cd){1000,}",
+	"((a|b|c|d|e|f|g|h){8}){13}",
+	"x{32768}",
+	"(){40000}",
 };
 static const char *const re_affordable[] = {
 	"^(Relay|SMTP) [^0-9]+$",
 	"a{1,200}",
-	"(a+|b*)+c?[[:alpha:]]{3}",
-	"^\\[x\\]{2}\\(",
-	"\xc3\x89mile+",
-	"(a*)*b+",
-	"x^(8*)*(8*)*(8*)*(8*)*",
-	"(^a|b)+x*y?",
+	"[a-z]{2046}",
+	"((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))",
+	"(a?){0000000000030}",
+	"x{0000000000000000000000000000000001,000000002}",
+	"(ab|cd){100,}",
+	"((a|b|c|d|e|f|g|h){8}){11}",
+	"x{2,1000}",
+	"(){32767}",
 };
+_Static_assert(NELEMS(re_too_complex) == NELEMS(re_affordable), "pairs");
 
 START_TEST(test_property_regex_too_complex)
 {
@@ -303,6 +329,32 @@ START_TEST(test_property_regex_too_complex)
 	ck_assert(!restriction_match(&r, row, NROW));
 	pattern.Value.lpszA = (LPSTR)re_affordable[_i];
 	ck_assert_msg(validate(&r, err, sizeof err) == S_OK, "%s: %s", re_affordable[_i], err);
+}
+END_TEST
+
+/* A backslash escapes punctuation only: glibc's word boundaries and back
+ * references are not POSIX and cost regcomp or regexec exponential time
+ * ("((\\b\\B)*){5}" took a second). */
+static const char *const re_bad_escape[] = {
+	"\\b", "x\\w+", "(a)\\1", "\\<Relay", "Relay\\>", "a\\", "\\n", "\\`a", "\\\xc3\x89",
+};
+static const char *const re_good_escape[] = {
+	"\\.", "\\[x\\]", "a\\-b", "\\/", "\\\\", "[\\b]+", "\\^\\$", "\\{2\\}", "\\|\\*\\+\\?",
+};
+
+_Static_assert(NELEMS(re_bad_escape) == NELEMS(re_good_escape), "pairs");
+
+START_TEST(test_property_regex_escapes)
+{
+	char err[256];
+	SPropValue pattern = { PR_DISPLAY_NAME_A, 0, { .lpszA = (LPSTR)re_bad_escape[_i] } };
+	SRestriction r = property(RELOP_RE, PR_DISPLAY_NAME_A, &pattern);
+
+	ck_assert_int_eq(validate(&r, err, sizeof err), MAPI_E_INVALID_PARAMETER);
+	ck_assert_msg(strstr(err, "bad regular expression") && strstr(err, "backslash"), "%s", err);
+	ck_assert(!restriction_match(&r, row, NROW));
+	pattern.Value.lpszA = (LPSTR)re_good_escape[_i];
+	ck_assert_msg(validate(&r, err, sizeof err) == S_OK, "%s: %s", re_good_escape[_i], err);
 }
 END_TEST
 
@@ -1007,6 +1059,7 @@ static Suite *restriction_suite(void)
 	tcase_add_test(tc, test_property_regex_invalid);
 	tcase_add_loop_test(tc, test_property_regex_too_complex, 0,
 			    sizeof re_too_complex / sizeof re_too_complex[0]);
+	tcase_add_loop_test(tc, test_property_regex_escapes, 0, (int)NELEMS(re_bad_escape));
 	tcase_add_loop_test(tc, test_content, 0, (int)NELEMS(content_cases));
 	tcase_add_test(tc, test_content_invalid);
 	tcase_add_test(tc, test_bitmask);

@@ -20,6 +20,7 @@ unit_tests = \
 	tests/check_proptag \
 	tests/check_propval \
 	tests/check_restriction \
+	tests/check_ere \
 	tests/check_protocol \
 	tests/check_config \
 	tests/check_entryid \
@@ -56,6 +57,9 @@ tests_check_proptag_LDADD = $(CORE_TEST_LIBS)
 tests_check_propval_SOURCES = tests/check_propval.c
 tests_check_propval_CFLAGS = $(TESTS_CFLAGS)
 tests_check_propval_LDADD = $(CORE_TEST_LIBS)
+tests_check_ere_SOURCES = tests/check_ere.c
+tests_check_ere_CFLAGS = $(TESTS_CFLAGS)
+tests_check_ere_LDADD = $(CORE_TEST_LIBS)
 tests_check_restriction_SOURCES = tests/check_restriction.c
 tests_check_restriction_CFLAGS = $(TESTS_CFLAGS)
 tests_check_restriction_LDADD = $(CORE_TEST_LIBS)
