@@ -1209,7 +1209,7 @@ fetch_common_fetch(void *arg, struct xp_fetch *req)
 	char text[256];
 
 	if (j == NULL) {
-		struct xp_result r = { XP_DEFERRED, "out of memory" };
+		struct xp_result r = { .outcome = XP_DEFERRED, .text = "out of memory" };
 
 		req->done(req->ctx, &r, 0);
 		return;

@@ -147,6 +147,10 @@ struct report_job {
 	struct report_rcpt *rr;
 	size_t n;
 	char *diag;
+	struct own_words {		/* per recipient, when they differ */
+		char status[16];
+		char *diag;
+	} *own;
 	char *text;
 	size_t len;
 	void (*then)(void *ctx, HRESULT hr);
@@ -156,6 +160,10 @@ struct report_job {
 static void
 report_job_free(struct report_job *rj)
 {
+	if (rj->own != NULL)
+		for (size_t i = 0; i < rj->n; i++)
+			free(rj->own[i].diag);
+	free(rj->own);
 	qmsg_free(rj->m);
 	free(rj->rr);
 	free(rj->diag);
@@ -197,11 +205,31 @@ report_built(void *arg)
 	store_deliver_data(rj->sp->store, rj->text, rj->len, report_stored, rj);
 }
 
-void
-flush_report(struct spooler *sp, const struct qmsg *m, int unit, const char *status,
-	     const char *diagnostic, void (*then)(void *ctx, HRESULT hr), void *ctx)
+/* The RFC 3463 code a reply gives ("550 5.1.1 ..."), or 5.0.0. */
+static void
+reply_status(char *out, size_t len, const char *reply)
 {
+	const char *s = reply + strspn(reply, "0123456789");
+	size_t n;
+
+	s += strspn(s, " -");
+	n = strspn(s, "0123456789.");
+	if (s[0] == '5' && s[1] == '.' && n < len && (s[n] == ' ' || s[n] == '\0'))
+		snprintf(out, len, "%.*s", (int)n, s);
+	else
+		snprintf(out, len, "5.0.0");
+}
+
+/* A report on m's recipients of unit (-1: those no transport took), or
+ * when only is set on those of them it names, each with its own reply. */
+static void
+report_start(struct spooler *sp, const struct qmsg *m, int unit, const char *status,
+	     const char *diagnostic, const struct xp_refusal *only, size_t n_only,
+	     void (*then)(void *ctx, HRESULT hr), void *ctx)
+{
+	size_t slots = m->n_rcpts ? m->n_rcpts : 1;
 	struct report_job *rj;
+	bool oom = false;
 
 	/* Never a report to the null sender: reports must not loop. */
 	if (m->sender == NULL || *m->sender == '\0') {
@@ -209,8 +237,9 @@ flush_report(struct spooler *sp, const struct qmsg *m, int unit, const char *sta
 		return;
 	}
 	if ((rj = calloc(1, sizeof(*rj))) == NULL || (rj->m = qmsg_dup(m)) == NULL ||
-	    (rj->rr = calloc(m->n_rcpts ? m->n_rcpts : 1, sizeof(*rj->rr))) == NULL ||
-	    (rj->diag = strdup(diagnostic)) == NULL) {
+	    (rj->rr = calloc(slots, sizeof(*rj->rr))) == NULL ||
+	    (only != NULL && (rj->own = calloc(slots, sizeof(*rj->own))) == NULL) ||
+	    (rj->diag = strdup(diagnostic != NULL ? diagnostic : "")) == NULL) {
 		if (rj)
 			report_job_free(rj);
 		then(ctx, MAPI_E_NOT_ENOUGH_MEMORY);
@@ -220,21 +249,44 @@ flush_report(struct spooler *sp, const struct qmsg *m, int unit, const char *sta
 	rj->then = then;
 	rj->ctx = ctx;
 	spool_data_path(sp->spool, m, rj->path, sizeof(rj->path));
-	for (size_t i = 0; i < rj->m->n_rcpts; i++) {
+	for (size_t i = 0; i < rj->m->n_rcpts && !oom; i++) {
+		struct report_rcpt *rr = &rj->rr[rj->n];
+		const struct xp_refusal *rf = NULL;
+
 		if (rj->m->rcpts[i].unit != unit)
 			continue;
-		rj->rr[rj->n].address = rj->m->rcpts[i].address;
-		rj->rr[rj->n].addrtype = rj->m->rcpts[i].addrtype;
-		rj->rr[rj->n].status = status;
-		rj->rr[rj->n].diagnostic = rj->diag;
+		for (size_t k = 0; only != NULL && k < n_only && rf == NULL; k++)
+			if (strcmp(only[k].address, rj->m->rcpts[i].address) == 0)
+				rf = &only[k];
+		if (only != NULL && rf == NULL)
+			continue;
+		rr->address = rj->m->rcpts[i].address;
+		rr->addrtype = rj->m->rcpts[i].addrtype;
+		rr->status = status;
+		rr->diagnostic = rj->diag;
+		if (rf != NULL) {
+			struct own_words *w = &rj->own[rj->n];
+
+			reply_status(w->status, sizeof(w->status), rf->reply);
+			oom = (w->diag = strdup(rf->reply)) == NULL;
+			rr->status = w->status;
+			rr->diagnostic = w->diag;
+		}
 		rj->n++;
 	}
-	if (rj->n == 0 || worker_submit(sp->workers, report_work, report_built, rj) == -1) {
+	if (oom || rj->n == 0 || worker_submit(sp->workers, report_work, report_built, rj) == -1) {
 		HRESULT hr = rj->n == 0 ? S_OK : MAPI_E_NOT_ENOUGH_MEMORY;
 
 		report_job_free(rj);
 		then(ctx, hr);
 	}
+}
+
+void
+flush_report(struct spooler *sp, const struct qmsg *m, int unit, const char *status,
+	     const char *diagnostic, void (*then)(void *ctx, HRESULT hr), void *ctx)
+{
+	report_start(sp, m, unit, status, diagnostic, NULL, 0, then, ctx);
 }
 
 /* ---- settling a message after an attempt ---- */
@@ -291,24 +343,28 @@ msg_settle(struct spooler *sp, struct qmsg *m, void (*then)(void *arg), void *ar
 	}
 }
 
-struct failing {
+/* A unit that is busy until its report is in the store, then settles in
+ * state: UNIT_FAILED, or UNIT_SENT when the report is for the recipients a
+ * server refused while it took the message for the others. */
+struct reporting {
 	struct spooler *sp;
 	char id[SPOOL_ID_LEN + 1];
 	int unit;
+	enum unit_state state;
 	void (*then)(void *arg);
 	void *arg;
 };
 
 static void
-failed_reported(void *ctx, HRESULT hr)
+unit_reported(void *ctx, HRESULT hr)
 {
-	struct failing *f = ctx;
+	struct reporting *f = ctx;
 	struct qmsg *m = queue_find(f->sp->queue, f->id);
 
 	(void)hr;
 	if (m != NULL) {
 		m->units[f->unit].in_flight = false;
-		m->units[f->unit].state = UNIT_FAILED;
+		m->units[f->unit].state = f->state;
 		msg_settle(f->sp, m, f->then, f->arg);
 	} else if (f->then) {
 		f->then(f->arg);
@@ -377,13 +433,31 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 	switch (r->outcome) {
 	case XP_CANCELLED:
 		break;
-	case XP_SENT:
+	case XP_SENT: {
+		struct reporting *f;
+
 		log_notice("message %s: sent by %s", m->id, j->x->tc->name);
-		u->state = UNIT_SENT;
-		set_error(u, NULL);
 		j->sent++;
-		msg_settle(sp, m, then, arg);
+		if (r->n_refused == 0 || (f = calloc(1, sizeof(*f))) == NULL) {
+			u->state = UNIT_SENT;
+			set_error(u, NULL);
+			msg_settle(sp, m, then, arg);
+			break;
+		}
+		/* Sent, but some recipients were refused for good: their
+		 * report first, and the unit is busy until it is stored.  A
+		 * crash before the unit is saved sends the message again. */
+		set_error(u, r->text);
+		f->sp = sp;
+		memcpy(f->id, m->id, sizeof(f->id));
+		f->unit = ui;
+		f->state = UNIT_SENT;
+		f->then = then;
+		f->arg = arg;
+		u->in_flight = true;
+		report_start(sp, m, ui, NULL, NULL, r->refused, r->n_refused, unit_reported, f);
 		break;
+	}
 	case XP_DEFERRED:
 		u->state = UNIT_DEFERRED;
 		u->next_attempt = spooler_now_ms() + flush_backoff(sp, u->attempts);
@@ -420,7 +494,7 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 		/* nobody else takes it: it fails */
 		__attribute__((fallthrough));
 	case XP_FAILED: {
-		struct failing *f = calloc(1, sizeof(*f));
+		struct reporting *f = calloc(1, sizeof(*f));
 
 		j->failed++;
 		job_trouble(j, MAPI_E_CALL_FAILED, r->text);
@@ -434,11 +508,12 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 		f->sp = sp;
 		memcpy(f->id, m->id, sizeof(f->id));
 		f->unit = ui;
+		f->state = UNIT_FAILED;
 		f->then = then;
 		f->arg = arg;
 		/* Busy until the report is in the store: no resend, no remove. */
 		u->in_flight = true;
-		flush_report(sp, m, ui, "5.0.0", r->text, failed_reported, f);
+		flush_report(sp, m, ui, "5.0.0", r->text, unit_reported, f);
 		break;
 	}
 	}
@@ -545,7 +620,7 @@ flush_expire(struct spooler *sp)
 	     m = queue_next(sp->queue, m)) {
 		for (size_t i = 0; i < m->n_units; i++) {
 			struct qunit *u = &m->units[i];
-			struct failing *f;
+			struct reporting *f;
 
 			if (u->in_flight || (u->state != UNIT_QUEUED && u->state != UNIT_DEFERRED))
 				continue;
@@ -567,10 +642,11 @@ flush_expire(struct spooler *sp)
 			f->sp = sp;
 			memcpy(f->id, m->id, sizeof(f->id));
 			f->unit = (int)i;
+			f->state = UNIT_FAILED;
 			set_error(u, diag);
 			/* Busy until the report is in the store. */
 			u->in_flight = true;
-			flush_report(sp, m, (int)i, "5.4.7", diag, failed_reported, f);
+			flush_report(sp, m, (int)i, "5.4.7", diag, unit_reported, f);
 		}
 	}
 	return next;

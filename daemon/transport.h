@@ -32,9 +32,19 @@ enum xp_outcome {
 				 * prompt was cancelled): untouched, not an attempt */
 };
 
+/* A recipient refused for good while the message went to the others: the
+ * address as queued and the server's reply, for its non-delivery report. */
+struct xp_refusal {
+	const char *address;
+	const char *reply;
+};
+
 struct xp_result {
 	enum xp_outcome outcome;
 	char text[SPOOL_MAX_ERROR];	/* what happened, in words */
+	/* XP_SENT only: valid while done runs */
+	const struct xp_refusal *refused;
+	size_t n_refused;
 };
 
 struct curl_loop;

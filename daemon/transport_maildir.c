@@ -167,7 +167,7 @@ maildir_send(void *arg, struct xp_send *req)
 	const struct timeval now = { 0, 0 };
 
 	if (j == NULL) {
-		struct xp_result r = { XP_DEFERRED, "out of memory" };
+		struct xp_result r = { .outcome = XP_DEFERRED, .text = "out of memory" };
 
 		req->done(req->ctx, &r);
 		return;
@@ -306,7 +306,7 @@ maildir_fetch(void *arg, struct xp_fetch *req)
 	const struct timeval now = { 0, 0 };
 
 	if (f == NULL) {
-		struct xp_result r = { XP_DEFERRED, "out of memory" };
+		struct xp_result r = { .outcome = XP_DEFERRED, .text = "out of memory" };
 
 		req->done(req->ctx, &r, 0);
 		return;

@@ -613,7 +613,7 @@ pipe_send(void *arg, struct xp_send *req)
 	char **argv = NULL;
 
 	if (c == NULL || (c->timer = evtimer_new(xp->base, on_timer, c)) == NULL) {
-		struct xp_result r = { XP_DEFERRED, "out of memory" };
+		struct xp_result r = { .outcome = XP_DEFERRED, .text = "out of memory" };
 
 		free(c);
 		req->done(req->ctx, &r);

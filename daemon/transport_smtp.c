@@ -24,11 +24,10 @@
  *     unterminated DATA, which it discards);
  *   - a 5xx to MAIL, to DATA, to the end of the data, or to every RCPT:
  *     failed, with the relay's words, for the non-delivery report.
- * Some recipients refused with 5xx and others taken: the message is sent
- * and the refused ones are named in the result's text and the log.  This
- * is a limitation of this version: outcomes are per unit (per transport),
- * so those recipients get no report of their own; per-recipient outcomes
- * in the queue are a later refinement.  A 4xx to some RCPT while others
+ * Some recipients refused with 5xx and others taken: the message is sent,
+ * the refused ones are named in the result's text and the log, and listed
+ * in the result (xp_result.refused) so that their sender gets a
+ * non-delivery report for them.  A 4xx to some RCPT while others
  * were taken would force the same choice between loss and duplicates, so
  * the transfer is aborted before the first byte of data instead (the read
  * callback refuses) and the whole message deferred.
@@ -107,6 +106,7 @@ struct job {
 	char **rcpts;
 	size_t n_rcpts;
 	struct reply *rcpt_replies;	/* one per recipient, in RCPT order */
+	struct xp_refusal *refused;	/* sent_outcome's, for r.refused */
 	struct curl_slist *rcpt_list;
 	char *data_path;
 	uint64_t data_offset;
@@ -400,6 +400,7 @@ job_free(struct job *j)
 		free(j->rcpts[i]);
 	free(j->rcpts);
 	free(j->rcpt_replies);
+	free(j->refused);
 	free(j->sender);
 	free(j->data_path);
 	free(j->inbuf);
@@ -416,12 +417,15 @@ job_finish(struct job *j)
 	void (*done)(void *, const struct xp_result *) = j->done;
 	void *ctx = j->ctx;
 	struct xp_result r = j->r;
+	struct xp_refusal *refused = j->refused;	/* r.refused: outlives j */
 	bool open;
 
+	j->refused = NULL;
 	job_unlink(j);
 	job_free(j);
 	xp->refs++;
 	done(ctx, &r);
+	free(refused);
 	open = !xp->closed;
 	release(xp);
 	return open;
@@ -944,8 +948,8 @@ transport_error(struct job *j, CURLcode res)
 static void
 sent_outcome(struct job *j)
 {
-	char refused[SPOOL_MAX_ERROR];
-	size_t o = 0, n = 0;
+	char refused[SPOOL_MAX_ERROR], *words;
+	size_t o = 0, n = 0, size;
 
 	refused[0] = '\0';
 	for (size_t i = 0; i < j->n_rcpts; i++) {
@@ -965,6 +969,27 @@ sent_outcome(struct job *j)
 	result(&j->r, XP_SENT, "%s took the message but refused %zu recipient%s: %s",
 	       j->xp->host, n, n == 1 ? "" : "s", refused);
 	log_warnx("%s: message %s: %s", j->xp->name, j->id, j->r.text);
+	/* Their report.  One block, list and words, since it outlives the
+	 * job (job_finish); without memory for it, the log has them. */
+	size = n * sizeof(*j->refused);
+	for (size_t i = 0; i < j->n_rcpts; i++)
+		if (j->rcpt_replies[i].code / 100 != 2)
+			size += strlen(j->rcpts[i]) + strlen(j->rcpt_replies[i].text) + 2;
+	if ((j->refused = malloc(size)) == NULL)
+		return;
+	words = (char *)(j->refused + n);
+	for (size_t i = 0; i < j->n_rcpts; i++) {
+		struct xp_refusal *rf = &j->refused[j->r.n_refused];
+
+		if (j->rcpt_replies[i].code / 100 == 2)
+			continue;
+		rf->address = strcpy(words, j->rcpts[i]);
+		words += strlen(words) + 1;
+		rf->reply = strcpy(words, j->rcpt_replies[i].text);
+		words += strlen(words) + 1;
+		j->r.n_refused++;
+	}
+	j->r.refused = j->refused;
 }
 
 /* Deferred: the credentials or the profile need a fix, not the message.
@@ -1101,7 +1126,7 @@ smtp_send(void *arg, struct xp_send *req)
 	struct job *j = job_new(xp, req);
 
 	if (j == NULL) {
-		struct xp_result r = { XP_DEFERRED, "out of memory" };
+		struct xp_result r = { .outcome = XP_DEFERRED, .text = "out of memory" };
 
 		req->done(req->ctx, &r);
 		return;
