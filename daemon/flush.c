@@ -585,11 +585,24 @@ job_ui(struct fjob *j)
 
 /* ---- expiry (max_lifetime) ---- */
 
+struct notice {
+	struct spooler *sp;
+	char id[SPOOL_ID_LEN + 1];
+};
+
+/* The notice is in the store: the unit's flag goes to disk, so that a
+ * restart does not send another.  (A crash before that does: at least
+ * once, as for every message.) */
 static void
 notice_sent(void *ctx, HRESULT hr)
 {
-	(void)ctx;
-	(void)hr;	/* a notice that could not be stored is in the log */
+	struct notice *n = ctx;
+	struct qmsg *m;
+
+	/* a notice that could not be stored is in the log */
+	if (SUCCEEDED(hr) && (m = queue_find(n->sp->queue, n->id)) != NULL)
+		spool_update(n->sp->spool, m, NULL, NULL);
+	free(n);
 }
 
 /* notify_delay: tell the sender once that delivery is taking long. */
@@ -598,13 +611,18 @@ delay_notice(struct spooler *sp, struct qmsg *m, int unit, msec_t after)
 {
 	char diag[SPOOL_MAX_ERROR];
 	struct qunit *u = &m->units[unit];
+	struct notice *n = calloc(1, sizeof(*n));
 
+	if (n == NULL)
+		return;		/* the next look tries again */
+	n->sp = sp;
+	memcpy(n->id, m->id, sizeof(n->id));
 	u->warned = true;
 	snprintf(diag, sizeof(diag), "not delivered yet after %lld s%s%.400s; still trying",
 		 (long long)(after / 1000), u->last_error ? ": " : "",
 		 u->last_error ? u->last_error : "");
 	log_info("message %s: delay notice for %s", m->id, u->transport);
-	flush_report(sp, m, unit, "4.4.7", diag, notice_sent, NULL);
+	flush_report(sp, m, unit, "4.4.7", diag, notice_sent, n);
 }
 
 int64_t

@@ -459,7 +459,8 @@ env_format(const struct qmsg *m, size_t *len, char *err, size_t errlen)
 
 		fputs("\nunit ", f);
 		put_token(f, u->transport);
-		fprintf(f, " %s %d %u %" PRId64 " ", state_names[u->state], u->held ? 1 : 0,
+		fprintf(f, " %s %d %u %" PRId64 " ", state_names[u->state],
+			(u->held ? UNIT_FLAG_HELD : 0) | (u->warned ? UNIT_FLAG_WARNED : 0),
 			u->attempts, u->next_attempt);
 		put_token(f, u->last_error);
 	}
@@ -696,9 +697,11 @@ env_unit(struct env_reader *r, struct qmsg *m)
 	if (s == N_STATES)
 		return env_bad(r, 2, "state");
 	u->state = (enum unit_state)s;
-	if (!tok_is(r, 3, "0") && !tok_is(r, 3, "1"))
-		return env_bad(r, 3, "hold flag");
-	u->held = r->tok[3][0] == '1';
+	/* one digit: "0" to "3" (UNIT_FLAG_*) */
+	if (r->toklen[3] != 1 || r->tok[3][0] < '0' || r->tok[3][0] > '3')
+		return env_bad(r, 3, "flags");
+	u->held = (r->tok[3][0] - '0') & UNIT_FLAG_HELD;
+	u->warned = (r->tok[3][0] - '0') & UNIT_FLAG_WARNED;
 	if (!env_uint(r, 4, UINT_MAX, "attempts", &v))
 		return false;
 	u->attempts = (unsigned)v;

@@ -69,12 +69,15 @@ struct qunit {
 	unsigned attempts;
 	enum unit_state state;
 	bool held;		/* queue.hold: not attempted until released */
+	bool warned;		/* the delay notice (notify_delay) is stored */
 	/* not stored: */
 	bool in_flight;		/* a transport has it now */
-	bool warned;		/* a delay notice went out (after a restart,
-				 * another may) */
 	bool kicked;		/* queue.flush picked it for the next pass */
 };
+
+/* A unit line's flags field (doc/spool.md). */
+#define UNIT_FLAG_HELD 1
+#define UNIT_FLAG_WARNED 2
 
 struct qrcpt {
 	char *address;

@@ -569,6 +569,63 @@ START_TEST(select_by_domain_transport_message)
 }
 END_TEST
 
+/* ---- The delay notice goes out once, restarts included ---- */
+
+static const char notice_config[] =
+	"[spooler]\n"
+	"spool_dir = @DIR@/spool\n"
+	"store = @DIR@/Maildir\n"
+	"notify_delay = 200ms\n"
+	"[transport:later]\n"
+	"type = maildir\n"
+	"deliver_to = @DIR@/later\n"
+	"send = on-demand\n";
+
+/* The id's .env, once the unit's flags say its notice is stored. */
+static bool
+wait_warned(const char *id)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/spool/outbound/%s.env", d.dir, id);
+	for (int i = 0; i < 500; i++) {
+		char *text = harness_slurp(path);
+		bool warned = text != NULL && strstr(text, "\nunit later queued 2 ") != NULL;
+
+		free(text);
+		if (warned)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+START_TEST(delay_notice_once)
+{
+	char *id;
+
+	ck_assert_int_eq(harness_start(&d, notice_config), 0);
+	ck_assert_int_eq(MAPIInitialize(NULL), S_OK);
+	ck_assert_int_eq(mapispool_logon(d.socket, NULL, 0, &session), S_OK);
+	id = submit("SMTP", "slow@example.net", S_OK);
+	ck_assert(wait_files("Maildir/new", 1));
+	ck_assert(wait_warned(id));
+	IMAPISession_Logoff(session, 0, 0, 0);
+	IMAPISession_Release(session);
+	session = NULL;
+	harness_kill(&d, SIGTERM);
+	ck_assert_int_eq(harness_restart(&d), 0);
+	/* Still queued and long past notify_delay: no second notice.  (The
+	 * expiry check runs at start, after recovery; give it time.) */
+	ck_assert_int_eq(mapispool_logon(d.socket, NULL, 0, &session), S_OK);
+	usleep(600000);
+	ck_assert_int_eq(count_files("Maildir/new"), 1);
+	ck_assert_int_eq(harness_count_files(d.dir, "spool/outbound"), 2);
+	free(id);
+	teardown();
+}
+END_TEST
+
 /* ---- A big spool is read while the daemon serves ---- */
 
 #define BIG_SPOOL 3000		/* more than one recovery chunk (1024) */
@@ -664,6 +721,10 @@ queue_suite(void)
 	tcase_add_test(tc, offline_survives_restart);
 	tcase_add_test(tc, failing_transport_backs_off);
 	tcase_add_test(tc, select_by_domain_transport_message);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("notice");
+	tcase_add_test(tc, delay_notice_once);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("recovery");

@@ -208,6 +208,31 @@ START_TEST(roundtrip_inbound_and_empty)
 }
 END_TEST
 
+/* A unit's flags: held 1, delay notice stored 2, both 3; each comes back. */
+START_TEST(roundtrip_unit_flags)
+{
+	static const char *const lines[] = { "unit relay queued 0 0 0 -", "unit relay queued 1 0 0 -",
+					     "unit relay queued 2 0 0 -", "unit relay queued 3 0 0 -" };
+	struct qmsg *m = sample(ID1, 7), *p;
+	char err[256], *t;
+	size_t len;
+
+	m->units[1].held = false;
+	m->units[0].held = _i & UNIT_FLAG_HELD;
+	m->units[0].warned = _i & UNIT_FLAG_WARNED;
+	t = format(m, &len);
+	ck_assert_msg(strstr(t, lines[_i]) != NULL, "%s", t);
+	p = spool_env_parse(t, len, err, sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert(p->units[0].held == m->units[0].held);
+	ck_assert(p->units[0].warned == m->units[0].warned);
+	ck_assert(!p->units[1].held && !p->units[1].warned);
+	free(t);
+	qmsg_free(p);
+	qmsg_free(m);
+}
+END_TEST
+
 /* What format refuses, so nothing unreadable is ever committed. */
 START_TEST(format_refuses_out_of_bounds)
 {
@@ -327,7 +352,9 @@ static const struct broken {
 	  "end\n", "rcpt carol@example.com SMTP 1\nend\n" } },
 	{ "unit state unknown", { "relay queued", "relay sending" } },
 	{ "unit state upper case", { "relay queued", "relay QUEUED" } },
-	{ "unit held 2", { "relay queued 0", "relay queued 2" } },
+	{ "unit flags 4", { "relay queued 0", "relay queued 4" } },
+	{ "unit flags 01", { "relay queued 0", "relay queued 01" } },
+	{ "unit flags x", { "relay queued 0", "relay queued x" } },
 	{ "unit attempts overflow", { "deferred 1 3", "deferred 1 4294967296" } },
 	{ "unit retry negative", { "3 1718000060000", "3 -1718000060000" } },
 	{ "unit no error field", { "unit relay queued 0 0 0 -", "unit relay queued 0 0 0" } },
@@ -1368,6 +1395,7 @@ spool_suite(void)
 	tcase_add_test(tc, pack_keeps_everything);
 	tcase_add_test(tc, roundtrip_odd_bytes);
 	tcase_add_test(tc, roundtrip_inbound_and_empty);
+	tcase_add_loop_test(tc, roundtrip_unit_flags, 0, 4);
 	tcase_add_test(tc, format_refuses_out_of_bounds);
 	tcase_add_test(tc, base_env_is_valid);
 	tcase_add_loop_test(tc, malformed_rejected, 0, (int)(sizeof(broken) / sizeof(broken[0])));

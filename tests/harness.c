@@ -383,16 +383,24 @@ harness_ctl(const struct daemon_handle *d, char **out, const char *input, ...)
 }
 
 char *
-harness_log(const struct daemon_handle *d)
+harness_slurp(const char *path)
 {
-	int fd = open(d->log, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	char *s;
 
 	if (fd == -1)
-		return strdup("");
+		return NULL;
 	s = read_all(fd);
 	close(fd);
 	return s;
+}
+
+char *
+harness_log(const struct daemon_handle *d)
+{
+	char *s = harness_slurp(d->log);
+
+	return s != NULL ? s : strdup("");
 }
 
 int

@@ -68,6 +68,9 @@ int harness_ctl(const struct daemon_handle *d, char **out, const char *input, ..
 /* Files in dir/sub, not counting dotfiles; 0 if it cannot be read. */
 int harness_count_files(const char *dir, const char *sub);
 
+/* A whole file, malloc'd and NUL-terminated; NULL if it cannot be read. */
+char *harness_slurp(const char *path);
+
 /* The daemon's stderr so far, malloc'd. */
 char *harness_log(const struct daemon_handle *d);
 
