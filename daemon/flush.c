@@ -77,11 +77,8 @@ struct fjob {
 	TAILQ_HEAD(, fpart) waiters;
 };
 
-/* Every request not answered yet, for shutdown. */
-static LIST_HEAD(, freq) requests = LIST_HEAD_INITIALIZER(requests);
-
 /* The inbound queue is delivered by one run at a time; passes that want
- * it delivered meanwhile wait for the next run. */
+ * it delivered meanwhile wait for the next run (struct flush_state). */
 struct inbound_run {
 	struct spooler *sp;
 	char (*ids)[SPOOL_ID_LEN + 1];
@@ -90,10 +87,6 @@ struct inbound_run {
 	struct fjob **jobs;		/* the passes this run is for */
 	size_t n_jobs;
 };
-static struct inbound_run *inbound_running;
-static struct fjob **inbound_waiting;
-static size_t n_inbound_waiting;
-static bool inbound_wanted;		/* a run with nobody waiting */
 
 static void job_run(struct fjob *j);
 static void freq_next(struct freq *fr);
@@ -924,7 +917,7 @@ inbound_finish(struct inbound_run *run)
 {
 	struct spooler *sp = run->sp;
 
-	inbound_running = NULL;
+	sp->flush.inbound_running = NULL;
 	for (size_t i = 0; i < run->n_jobs; i++) {
 		struct fjob *j = run->jobs[i];
 
@@ -935,7 +928,7 @@ inbound_finish(struct inbound_run *run)
 	free(run->jobs);
 	free(run->ids);
 	free(run);
-	if (n_inbound_waiting > 0 || inbound_wanted)
+	if (sp->flush.n_inbound_waiting > 0 || sp->flush.inbound_wanted)
 		inbound_start(sp);
 }
 
@@ -1006,16 +999,16 @@ inbound_start(struct spooler *sp)
 		return;
 	}
 	run->sp = sp;
-	run->jobs = inbound_waiting;
-	run->n_jobs = n_inbound_waiting;
-	inbound_waiting = NULL;
-	n_inbound_waiting = 0;
-	inbound_wanted = false;
+	run->jobs = sp->flush.inbound_waiting;
+	run->n_jobs = sp->flush.n_inbound_waiting;
+	sp->flush.inbound_waiting = NULL;
+	sp->flush.n_inbound_waiting = 0;
+	sp->flush.inbound_wanted = false;
 	for (struct qmsg *m = queue_first(sp->queue, SPOOL_INBOUND); m != NULL && i < n;
 	     m = queue_next(sp->queue, m))
 		memcpy(run->ids[i++], m->id, SPOOL_ID_LEN + 1);
 	run->n = i;
-	inbound_running = run;
+	sp->flush.inbound_running = run;
 	inbound_next(run);
 }
 
@@ -1024,17 +1017,18 @@ static void
 inbound_request(struct fjob *j)
 {
 	struct spooler *sp = j->x->sp;
-	struct fjob **w = reallocarray(inbound_waiting, n_inbound_waiting + 1, sizeof(*w));
+	struct flush_state *fs = &sp->flush;
+	struct fjob **w = reallocarray(fs->inbound_waiting, fs->n_inbound_waiting + 1, sizeof(*w));
 
 	if (w == NULL) {
 		j->phase = PH_DONE;
 		job_run(j);
 		return;
 	}
-	inbound_waiting = w;
-	inbound_waiting[n_inbound_waiting++] = j;
+	fs->inbound_waiting = w;
+	fs->inbound_waiting[fs->n_inbound_waiting++] = j;
 	job_progress(j, -1, "delivering to the store");
-	if (inbound_running == NULL)
+	if (sp->flush.inbound_running == NULL)
 		inbound_start(sp);
 }
 
@@ -1043,8 +1037,8 @@ flush_deliver_inbound(struct spooler *sp)
 {
 	if (queue_count(sp->queue, SPOOL_INBOUND) == 0)
 		return;
-	inbound_wanted = true;
-	if (inbound_running == NULL)
+	sp->flush.inbound_wanted = true;
+	if (sp->flush.inbound_running == NULL)
 		inbound_start(sp);
 }
 
@@ -1416,7 +1410,7 @@ flush_start(struct spooler *sp, struct status_obj *o, bool has_target, const BYT
 						   .hr = S_OK };
 		fr->n++;
 	}
-	LIST_INSERT_HEAD(&requests, fr, entry);
+	LIST_INSERT_HEAD(&sp->flush.requests, fr, entry);
 	*flush_id = fr->id;
 	log_info("flush %u: %s%s%s", (unsigned)fr->id, only ? only->tc->name : "all transports",
 		 up ? ", upload" : "", down ? ", download" : "");
@@ -1429,9 +1423,7 @@ flush_uses(const struct spooler *sp, const struct xport *x)
 {
 	struct freq *fr;
 
-	LIST_FOREACH(fr, &requests, entry) {
-		if (fr->sp != sp)
-			continue;
+	LIST_FOREACH(fr, &sp->flush.requests, entry) {
 		/* the part running now, and those still to come */
 		for (size_t i = fr->next ? fr->next - 1 : 0; i < fr->n; i++)
 			if (fr->parts[i].x == x)
@@ -1448,7 +1440,7 @@ flush_shutdown(struct spooler *sp)
 	sp->stopping = true;
 	/* Passes in flight are abandoned: their transports are closed next
 	 * and never call back.  Their requests are told. */
-	while ((fr = LIST_FIRST(&requests)) != NULL) {
+	while ((fr = LIST_FIRST(&sp->flush.requests)) != NULL) {
 		LIST_REMOVE(fr, entry);
 		fr->cb.done(fr->cb.ctx, fr->id, MAPI_E_END_OF_SESSION, NULL);
 		free(fr->parts);
@@ -1476,13 +1468,13 @@ flush_shutdown(struct spooler *sp)
 		}
 		x->running = x->pending = NULL;
 	}
-	if (inbound_running) {
-		free(inbound_running->jobs);
-		free(inbound_running->ids);
-		free(inbound_running);
-		inbound_running = NULL;
+	if (sp->flush.inbound_running) {
+		free(sp->flush.inbound_running->jobs);
+		free(sp->flush.inbound_running->ids);
+		free(sp->flush.inbound_running);
+		sp->flush.inbound_running = NULL;
 	}
-	free(inbound_waiting);
-	inbound_waiting = NULL;
-	n_inbound_waiting = 0;
+	free(sp->flush.inbound_waiting);
+	sp->flush.inbound_waiting = NULL;
+	sp->flush.n_inbound_waiting = 0;
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <event2/event.h>
 #include <json-c/json.h>
 #include <mapispool/mapidefs.h>
@@ -52,6 +53,18 @@ struct xport {
 /* Is x backing off as a whole (a flush skips it without FLUSH_FORCE)? */
 bool xport_backing_off(const struct xport *x);
 
+/* flush.c's state, one per spooler: its types are its own. */
+struct freq;
+struct fjob;
+struct inbound_run;
+struct flush_state {
+	LIST_HEAD(, freq) requests;	/* every request not answered yet */
+	struct inbound_run *inbound_running;
+	struct fjob **inbound_waiting;	/* passes waiting for the next run */
+	size_t n_inbound_waiting;
+	bool inbound_wanted;		/* a run with nobody waiting */
+};
+
 struct spooler {
 	const struct config *cfg;
 	struct event_base *base;
@@ -78,6 +91,7 @@ struct spooler {
 	struct offline_save *offline_saving; /* the write of the offline list out */
 	bool offline_dirty;		/* it changed since that write began */
 	bool stopping;
+	struct flush_state flush;	/* zero: no request, no run */
 };
 
 /* Build the spooler of cfg (which must outlive it): open the spool and
