@@ -12,6 +12,7 @@ FUZZ_DAEMON_LIBS = daemon/libmapispoold.la
 fuzz_targets = \
 	tests/fuzz/fuzz_protocol \
 	tests/fuzz/fuzz_restriction \
+	tests/fuzz/fuzz_ere \
 	tests/fuzz/fuzz_config \
 	tests/fuzz/fuzz_spool_env
 if ENABLE_FUZZING
@@ -26,6 +27,10 @@ tests_fuzz_fuzz_restriction_SOURCES = tests/fuzz/fuzz_restriction.c $(FUZZ_COMMO
 tests_fuzz_fuzz_restriction_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_restriction_LDFLAGS = $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_restriction_LDADD = $(FUZZ_CORE_LIBS)
+tests_fuzz_fuzz_ere_SOURCES = tests/fuzz/fuzz_ere.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_ere_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_ere_LDFLAGS = $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_ere_LDADD = $(FUZZ_CORE_LIBS)
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c tests/fuzz/fuzz.h
 tests_fuzz_fuzz_config_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LDFLAGS)
@@ -39,6 +44,7 @@ tests_fuzz_fuzz_spool_env_LDADD = $(FUZZ_DAEMON_LIBS)
 fuzz_replays = \
 	tests/fuzz/replay_protocol \
 	tests/fuzz/replay_restriction \
+	tests/fuzz/replay_ere \
 	tests/fuzz/replay_config \
 	tests/fuzz/replay_spool_env
 check_PROGRAMS += $(fuzz_replays)
@@ -53,6 +59,10 @@ tests_fuzz_replay_restriction_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_rest
 tests_fuzz_replay_restriction_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_TARGET='"restriction"'
 tests_fuzz_replay_restriction_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_replay_restriction_LDADD = $(FUZZ_CORE_LIBS)
+tests_fuzz_replay_ere_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_ere.c tests/fuzz/fuzz.h
+tests_fuzz_replay_ere_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_TARGET='"ere"'
+tests_fuzz_replay_ere_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_replay_ere_LDADD = $(FUZZ_CORE_LIBS)
 tests_fuzz_replay_config_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_config.c tests/fuzz/fuzz.h
 tests_fuzz_replay_config_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_TARGET='"config"'
 tests_fuzz_replay_config_CFLAGS = $(FUZZ_CFLAGS)
