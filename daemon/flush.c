@@ -214,7 +214,8 @@ reply_status(char *out, size_t len, const char *reply)
 }
 
 /* A report on m's recipients of unit (-1: those no transport took), or
- * when only is set on those of them it names, each with its own reply. */
+ * when only is set on those of them it names as refused for good, each
+ * with its own reply. */
 static void
 report_start(struct spooler *sp, const struct qmsg *m, int unit, const char *status,
 	     const char *diagnostic, const struct xp_refusal *only, size_t n_only,
@@ -246,10 +247,13 @@ report_start(struct spooler *sp, const struct qmsg *m, int unit, const char *sta
 		struct report_rcpt *rr = &rj->rr[rj->n];
 		const struct xp_refusal *rf = NULL;
 
-		if (rj->m->rcpts[i].unit != unit)
+		/* (the caller may have marked them RCPT_DONE already) */
+		if (rj->m->rcpts[i].unit != unit &&
+		    (only == NULL || rj->m->rcpts[i].unit != RCPT_DONE))
 			continue;
 		for (size_t k = 0; only != NULL && k < n_only && rf == NULL; k++)
-			if (strcmp(only[k].address, rj->m->rcpts[i].address) == 0)
+			if (!only[k].temporary &&
+			    strcmp(only[k].address, rj->m->rcpts[i].address) == 0)
 				rf = &only[k];
 		if (only != NULL && rf == NULL)
 			continue;
@@ -428,25 +432,55 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 		break;
 	case XP_SENT: {
 		struct reporting *f;
+		size_t later = 0;
 
-		log_notice("message %s: sent by %s", m->id, j->x->tc->name);
-		j->sent++;
+		for (size_t k = 0; k < r->n_refused; k++)
+			later += r->refused[k].temporary;
 		if (r->n_refused == 0 || (f = calloc(1, sizeof(*f))) == NULL) {
+			/* (without memory for f, those refused only have the log;
+			 * a transport never sends with recipients to try later
+			 * unless it could list them, see transport_smtp.c) */
+			log_notice("message %s: sent by %s", m->id, j->x->tc->name);
+			j->sent++;
 			u->state = UNIT_SENT;
 			set_error(u, NULL);
 			msg_settle(sp, m, then, arg);
 			break;
 		}
-		/* Sent, but some recipients were refused for good: their
-		 * report first, and the unit is busy until it is stored.  A
-		 * crash before the unit is saved sends the message again. */
-		set_error(u, r->text);
 		f->sp = sp;
 		memcpy(f->id, m->id, sizeof(f->id));
 		f->unit = ui;
-		f->state = UNIT_SENT;
 		f->then = then;
 		f->arg = arg;
+		set_error(u, r->text);
+		if (later == 0) {
+			log_notice("message %s: sent by %s", m->id, j->x->tc->name);
+			j->sent++;
+			f->state = UNIT_SENT;
+		} else {
+			/* Sent to some; those to try later stay with the unit,
+			 * alone: the others are done. */
+			log_notice("message %s: sent by %s to some recipients, the rest later: %s",
+				   m->id, j->x->tc->name, r->text);
+			j->deferred++;
+			job_trouble(j, MAPI_E_WAIT, r->text);
+			f->state = UNIT_DEFERRED;
+			u->next_attempt = spooler_now_ms() + flush_backoff(sp, u->attempts);
+			for (size_t i = 0; i < m->n_rcpts; i++) {
+				bool keep = false;
+
+				if (m->rcpts[i].unit != ui)
+					continue;
+				for (size_t k = 0; k < r->n_refused && !keep; k++)
+					keep = r->refused[k].temporary &&
+					       strcmp(r->refused[k].address, m->rcpts[i].address) == 0;
+				if (!keep)
+					m->rcpts[i].unit = RCPT_DONE;
+			}
+		}
+		/* The report on those refused for good first (none: at once);
+		 * the unit is busy until it is stored.  A crash before the
+		 * unit is saved sends the message again, to all of them. */
 		u->in_flight = true;
 		report_start(sp, m, ui, NULL, NULL, r->refused, r->n_refused, unit_reported, f);
 		break;

@@ -369,7 +369,7 @@ qmsg_check(const struct qmsg *m, char *err, size_t errlen)
 				 SPOOL_MAX_NAME);
 			return false;
 		}
-		if (r->unit < -1 || (r->unit >= 0 && (size_t)r->unit >= m->n_units)) {
+		if (r->unit < RCPT_DONE || (r->unit >= 0 && (size_t)r->unit >= m->n_units)) {
 			snprintf(err, errlen, "recipient %zu: no transport %d", i, r->unit);
 			return false;
 		}
@@ -658,8 +658,8 @@ env_rcpt(struct env_reader *r, struct qmsg *m)
 	if (!env_str(r, 1, SPOOL_MAX_ADDRESS, "address", &c->address) ||
 	    !env_str(r, 2, SPOOL_MAX_NAME, "address type", &c->addrtype))
 		return false;
-	if (tok_is(r, 3, "-1")) {
-		c->unit = -1;
+	if (tok_is(r, 3, "-1") || tok_is(r, 3, "-2")) {
+		c->unit = tok_is(r, 3, "-1") ? RCPT_UNROUTED : RCPT_DONE;
 		return true;
 	}
 	/* Checked against the units once they are read. */

@@ -82,8 +82,13 @@ struct qunit {
 struct qrcpt {
 	char *address;
 	char *addrtype;		/* PR_ADDRTYPE, e.g. "SMTP" (NULL is written as "") */
-	int unit;		/* index in units; -1: no transport took it */
+	int unit;		/* index in units, or RCPT_UNROUTED or RCPT_DONE */
 };
+
+#define RCPT_UNROUTED (-1)	/* no transport took it (reported at submit) */
+#define RCPT_DONE (-2)		/* its transport is done with it (sent, or
+				 * refused and reported) while it still owes
+				 * the message to other recipients */
 
 /*
  * A queued message as the daemon keeps it in memory and on disk.

@@ -869,6 +869,8 @@ entry_json(const struct qmsg *m)
 		json_object_object_add(r, "transport",
 				       ui >= 0 ? json_object_new_string(m->units[ui].transport)
 					       : NULL);
+		if (ui == RCPT_DONE)
+			json_object_object_add(r, "done", json_object_new_boolean(true));
 		json_object_array_add(rc, r);
 	}
 	json_object_object_add(o, "recipients", rc);

@@ -32,11 +32,14 @@ enum xp_outcome {
 				 * prompt was cancelled): untouched, not an attempt */
 };
 
-/* A recipient refused for good while the message went to the others: the
- * address as queued and the server's reply, for its non-delivery report. */
+/* A recipient refused while the message went to the others: the address
+ * as queued and the server's reply.  Refused for good, it gets a
+ * non-delivery report; temporarily, it stays queued for the next attempt
+ * and only it is sent to then. */
 struct xp_refusal {
 	const char *address;
 	const char *reply;
+	bool temporary;
 };
 
 struct xp_result {

@@ -24,13 +24,11 @@
  *     unterminated DATA, which it discards);
  *   - a 5xx to MAIL, to DATA, to the end of the data, or to every RCPT:
  *     failed, with the relay's words, for the non-delivery report.
- * Some recipients refused with 5xx and others taken: the message is sent,
- * the refused ones are named in the result's text and the log, and listed
- * in the result (xp_result.refused) so that their sender gets a
- * non-delivery report for them.  A 4xx to some RCPT while others
- * were taken would force the same choice between loss and duplicates, so
- * the transfer is aborted before the first byte of data instead (the read
- * callback refuses) and the whole message deferred.
+ * Some recipients refused (5xx) or deferred (4xx) while others were taken:
+ * the message goes to those taken, and the others are listed in the
+ * result (xp_result.refused, each temporary or not): the spooler reports
+ * the refused ones to the sender and keeps the deferred ones queued, alone,
+ * for the next attempt.
  *
  * Passwords: password_file is read at open; with password = prompt there
  * is none until the flush's requester answers a prompt, and none is asked
@@ -117,7 +115,7 @@ struct job {
 	int fd;
 	char *inbuf;		/* READ_CHUNK bytes of the file */
 	size_t in_pos, in_len;
-	bool eof, prev_cr, checked_rcpts;
+	bool eof, prev_cr;
 
 	/* the dialogue so far */
 	enum stage stage;
@@ -649,24 +647,6 @@ debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *arg)
 
 /* ---- the message's bytes ---- */
 
-/* Recipients that got a 4xx, or 0.  Called when the data starts: by then
- * every RCPT has its reply. */
-static size_t
-rcpt_deferrals(const struct job *j, char *text, size_t len)
-{
-	size_t n = 0, o = 0;
-
-	for (size_t i = 0; i < j->n_rcpts; i++) {
-		if (j->rcpt_replies[i].code / 100 != 4)
-			continue;
-		if (o < len)
-			o += (size_t)snprintf(text + o, len - o, "%s%s: %s", n ? "; " : "",
-					      j->rcpts[i], j->rcpt_replies[i].text);
-		n++;
-	}
-	return n;
-}
-
 /*
  * libcurl's read callback: the file, with bare LF made CRLF as SMTP
  * requires (libcurl's own CURLOPT_CRLF would double the CR of lines that
@@ -679,17 +659,6 @@ read_cb(char *buf, size_t size, size_t nitems, void *arg)
 	struct job *j = arg;
 	size_t room = size * nitems, o = 0;
 
-	if (!j->checked_rcpts) {
-		char who[SPOOL_MAX_ERROR];
-
-		j->checked_rcpts = true;
-		if (rcpt_deferrals(j, who, sizeof(who)) > 0) {
-			snprintf(j->abort_text, sizeof(j->abort_text),
-				 "%s deferred some recipients, so nobody was sent the message: %.400s",
-				 j->xp->host, who);
-			return CURL_READFUNC_ABORT;
-		}
-	}
 	while (o < room) {
 		char c;
 
@@ -944,12 +913,13 @@ transport_error(struct job *j, CURLcode res)
 	}
 }
 
-/* Accepted, and which recipients were not. */
+/* Accepted, and which recipients were not: refused for good (5xx) or for
+ * now (anything else, 4xx: they stay queued, alone). */
 static void
 sent_outcome(struct job *j)
 {
 	char refused[SPOOL_MAX_ERROR], *words;
-	size_t o = 0, n = 0, size;
+	size_t o = 0, n = 0, temporary = 0, size;
 
 	refused[0] = '\0';
 	for (size_t i = 0; i < j->n_rcpts; i++) {
@@ -961,22 +931,31 @@ sent_outcome(struct job *j)
 			o += (size_t)snprintf(refused + o, sizeof(refused) - o, "%s%s: %s",
 					      n ? "; " : "", j->rcpts[i], rp->text);
 		n++;
+		temporary += rp->code / 100 != 5;
 	}
 	if (n == 0) {
 		result(&j->r, XP_SENT, "%s: %s", j->xp->host, j->body.text);
 		return;
 	}
-	result(&j->r, XP_SENT, "%s took the message but refused %zu recipient%s: %s",
-	       j->xp->host, n, n == 1 ? "" : "s", refused);
+	result(&j->r, XP_SENT, "%s took the message for %zu of %zu recipients; %s: %s",
+	       j->xp->host, j->n_rcpts - n, j->n_rcpts,
+	       temporary == n ? "the others later" : temporary ? "refused or later" : "refused",
+	       refused);
 	log_warnx("%s: message %s: %s", j->xp->name, j->id, j->r.text);
-	/* Their report.  One block, list and words, since it outlives the
-	 * job (job_finish); without memory for it, the log has them. */
+	/* The list, in one block with its words, since it outlives the job
+	 * (job_finish).  Without memory for it a refusal is only in the log,
+	 * but a recipient to try again must not be lost: then the whole
+	 * message is tried again (those who got it get it twice). */
 	size = n * sizeof(*j->refused);
 	for (size_t i = 0; i < j->n_rcpts; i++)
 		if (j->rcpt_replies[i].code / 100 != 2)
 			size += strlen(j->rcpts[i]) + strlen(j->rcpt_replies[i].text) + 2;
-	if ((j->refused = malloc(size)) == NULL)
+	if ((j->refused = malloc(size)) == NULL) {
+		if (temporary > 0)
+			result(&j->r, XP_DEFERRED, "out of memory after %s took the message",
+			       j->xp->host);
 		return;
+	}
 	words = (char *)(j->refused + n);
 	for (size_t i = 0; i < j->n_rcpts; i++) {
 		struct xp_refusal *rf = &j->refused[j->r.n_refused];
@@ -987,6 +966,7 @@ sent_outcome(struct job *j)
 		words += strlen(words) + 1;
 		rf->reply = strcpy(words, j->rcpt_replies[i].text);
 		words += strlen(words) + 1;
+		rf->temporary = j->rcpt_replies[i].code / 100 != 5;
 		j->r.n_refused++;
 	}
 	j->r.refused = j->refused;

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,19 +193,19 @@ sink_peak(void)
 	return n;
 }
 
-/* Is there a file in the store's new/ that holds every needle? */
-static bool
-store_has(const char *needle1, const char *needle2, const char *needle3)
+/* How many files the store holds with all three words in them. */
+static int
+store_count(const char *needle1, const char *needle2, const char *needle3)
 {
 	char path[PATH_MAX];
 	struct dirent *e;
-	bool found = false;
+	int n = 0;
 	DIR *dir;
 
 	snprintf(path, sizeof(path), "%s/Maildir/new", d.dir);
 	if ((dir = opendir(path)) == NULL)
-		return false;
-	while (!found && (e = readdir(dir)) != NULL) {
+		return 0;
+	while ((e = readdir(dir)) != NULL) {
 		char file[PATH_MAX + 256];
 		char *text;
 
@@ -212,12 +213,19 @@ store_has(const char *needle1, const char *needle2, const char *needle3)
 			continue;
 		snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
 		text = slurp(file);
-		found = strstr(text, needle1) != NULL && strstr(text, needle2) != NULL &&
-			strstr(text, needle3) != NULL;
+		n += strstr(text, needle1) != NULL && strstr(text, needle2) != NULL &&
+		     strstr(text, needle3) != NULL;
 		free(text);
 	}
 	closedir(dir);
-	return found;
+	return n;
+}
+
+/* Whether the store holds a file with all three words in it. */
+static bool
+store_has(const char *needle1, const char *needle2, const char *needle3)
+{
+	return store_count(needle1, needle2, needle3) > 0;
 }
 
 static void
@@ -363,31 +371,105 @@ START_TEST(one_connection_per_flush)
 }
 END_TEST
 
-/* 451 to one recipient: nothing delivered to anyone, the message waits;
- * once the relay takes it, it goes. */
+/* The only outbound message's envelope as the spool has it, malloc'd. */
+static char *
+spooled_envelope(void)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	char *text = NULL;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/spool/outbound", d.dir);
+	ck_assert_ptr_nonnull(dir = opendir(path));
+	while (text == NULL && (e = readdir(dir)) != NULL) {
+		char file[PATH_MAX + 256];
+
+		if (strstr(e->d_name, ".env") == NULL)
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
+		text = harness_slurp(file);
+	}
+	closedir(dir);
+	return text;
+}
+
+/* 451 to one recipient: the others get the message at once, and it waits
+ * for that one alone; once the relay takes it, it goes to it only. */
 START_TEST(tempfail_defers_then_sent)
 {
 	MAPISPOOL_FLUSH_RESULT res;
-	char path[PATH_MAX], *json;
+	char path[PATH_MAX], *json, *out = NULL;
 
 	start_sink("", NULL);
 	start_daemon("url = smtp://127.0.0.1:%d\nstarttls = no\n", sink.port);
 	submit("alice@example.net", "tempfail@example.net", "bob@example.net", "later");
 	ck_assert_int_eq(flush(FLUSH_NO_UI, &res, NULL, 0), MAPI_W_ERRORS_RETURNED);
 	ck_assert_uint_eq(res.cDeferred, 1);
-	ck_assert_int_eq(smtp_server_count(&sink), 0);
+	ck_assert_int_eq(smtp_server_count(&sink), 1);
+	json = received(1, "json");
+	ck_assert_ptr_nonnull(strstr(json, "\"rcpt_tos\": [\"bob@example.net\"]"));
+	free(json);
 	assert_unit("deferred", 1, "451");
+	/* on disk, bob is done (-2) and tempfail still the relay's (0) */
+	ck_assert_ptr_nonnull(out = spooled_envelope());
+	ck_assert_msg(strstr(out, "\nrcpt tempfail@example.net SMTP 0\n"
+				  "rcpt bob@example.net SMTP -2\n") != NULL, "%s", out);
+	free(out);
+	ck_assert(!store_has("multipart/report", "", ""));
 
 	snprintf(path, sizeof(path), "%s/accept", sink.dir);
 	close(open(path, O_WRONLY | O_CREAT, 0644));
 	ck_assert_int_eq(flush(FLUSH_NO_UI, &res, NULL, 0), S_OK);
 	ck_assert_uint_eq(res.cSent, 1);
 	ck_assert_uint_eq(queued(), 0);
-	ck_assert_int_eq(smtp_server_count(&sink), 1);
-	json = received(1, "json");
-	ck_assert_ptr_nonnull(
-		strstr(json, "\"rcpt_tos\": [\"tempfail@example.net\", \"bob@example.net\"]"));
+	ck_assert_int_eq(smtp_server_count(&sink), 2);
+	json = received(2, "json");
+	ck_assert_ptr_nonnull(strstr(json, "\"rcpt_tos\": [\"tempfail@example.net\"]"));
 	free(json);
+}
+END_TEST
+
+/* 451, 550 and 250 in one message: sent to the one, a report for the
+ * other, and the deferred one kept (across a restart) and sent alone. */
+START_TEST(tempfail_permfail_and_taken)
+{
+	MAPISPOOL_RECIPIENT r[3] = { { (LPSTR)"tempfail@example.net", (LPSTR)"SMTP" },
+				     { (LPSTR)"permfail@example.net", (LPSTR)"SMTP" },
+				     { (LPSTR)"bob@example.net", (LPSTR)"SMTP" } };
+	static const char msg[] = "Subject: three\r\n\r\nthree ways\r\n";
+	MAPISPOOL_FLUSH_RESULT res;
+	char path[PATH_MAX], *json;
+
+	start_sink("", NULL);
+	start_daemon("url = smtp://127.0.0.1:%d\nstarttls = no\n", sink.port);
+	ck_assert_int_eq(mapispool_submit(session, "alice@example.net", 3, r, msg,
+					  sizeof(msg) - 1, NULL, NULL),
+			 S_OK);
+	ck_assert_int_eq(flush(FLUSH_NO_UI, &res, NULL, 0), MAPI_W_ERRORS_RETURNED);
+	ck_assert_uint_eq(res.cDeferred, 1);
+	ck_assert_int_eq(smtp_server_count(&sink), 1);
+	ck_assert_int_eq(store_count("multipart/report", "", ""), 1);
+	ck_assert(store_has("Final-Recipient: rfc822; permfail@example.net", "Status: 5.1.1", ""));
+	ck_assert(!store_has("multipart/report", "Final-Recipient: rfc822; tempfail@", ""));
+	assert_unit("deferred", 1, "451");
+
+	/* the spool has it: a restart changes nothing */
+	IMAPISession_Logoff(session, 0, 0, 0);
+	IMAPISession_Release(session);
+	harness_kill(&d, SIGTERM);
+	ck_assert_int_eq(harness_restart(&d), 0);
+	ck_assert_int_eq(mapispool_logon(d.socket, NULL, MAPI_EXTENDED, &session), S_OK);
+	snprintf(path, sizeof(path), "%s/accept", sink.dir);
+	close(open(path, O_WRONLY | O_CREAT, 0644));
+	ck_assert_int_eq(flush(FLUSH_NO_UI, &res, NULL, 0), S_OK);
+	ck_assert_uint_eq(res.cSent, 1);
+	ck_assert_uint_eq(queued(), 0);
+	ck_assert_int_eq(smtp_server_count(&sink), 2);
+	json = received(2, "json");
+	ck_assert_ptr_nonnull(strstr(json, "\"rcpt_tos\": [\"tempfail@example.net\"]"));
+	free(json);
+	ck_assert_int_eq(store_count("multipart/report", "", ""), 1);
 }
 END_TEST
 
@@ -412,34 +494,6 @@ START_TEST(permfail_makes_report)
 }
 END_TEST
 
-/* How many files the store holds with all three words in them. */
-static int
-store_count(const char *needle1, const char *needle2, const char *needle3)
-{
-	char path[PATH_MAX];
-	struct dirent *e;
-	int n = 0;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "%s/Maildir/new", d.dir);
-	if ((dir = opendir(path)) == NULL)
-		return 0;
-	while ((e = readdir(dir)) != NULL) {
-		char file[PATH_MAX + 256];
-		char *text;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
-		text = slurp(file);
-		n += strstr(text, needle1) != NULL && strstr(text, needle2) != NULL &&
-		     strstr(text, needle3) != NULL;
-		free(text);
-	}
-	closedir(dir);
-	return n;
-}
-
 /* Some refused, some taken: sent to those who were, and a report to the
  * sender for the refused one alone, with the relay's status and words. */
 START_TEST(partial_refusal_sends_to_the_rest)
@@ -457,7 +511,8 @@ START_TEST(partial_refusal_sends_to_the_rest)
 	ck_assert_ptr_nonnull(strstr(json, "\"rcpt_tos\": [\"bob@example.net\"]"));
 	free(json);
 	log = harness_log(&d);
-	ck_assert_ptr_nonnull(strstr(log, "refused 1 recipient: permfail@example.net: 550"));
+	ck_assert_ptr_nonnull(strstr(log, "took the message for 1 of 2 recipients; refused: "
+					  "permfail@example.net: 550"));
 	ck_assert_ptr_nonnull(strstr(log, "non-delivery report delivered to the store"));
 	free(log);
 	ck_assert_int_eq(store_count("multipart/report", "", ""), 1);
@@ -826,6 +881,7 @@ smtp_suite(void)
 	tcase_add_test(plain, tempfail_defers_then_sent);
 	tcase_add_test(plain, permfail_makes_report);
 	tcase_add_test(plain, partial_refusal_sends_to_the_rest);
+	tcase_add_test(plain, tempfail_permfail_and_taken);
 	tcase_add_test(plain, connection_refused_defers);
 	tcase_add_test(plain, dropped_mid_data_defers);
 	tcase_add_test(plain, parallel_sends_up_to_max_connections);

@@ -208,6 +208,26 @@ START_TEST(roundtrip_inbound_and_empty)
 }
 END_TEST
 
+/* A recipient its transport is done with (RCPT_DONE) comes back as such. */
+START_TEST(roundtrip_rcpt_done)
+{
+	struct qmsg *m = sample(ID1, 7), *p;
+	char err[256], *t;
+	size_t len;
+
+	m->rcpts[0].unit = RCPT_DONE;
+	t = format(m, &len);
+	ck_assert_msg(strstr(t, "\nrcpt bob@example.com SMTP -2\n") != NULL, "%s", t);
+	p = spool_env_parse(t, len, err, sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert_int_eq(p->rcpts[0].unit, RCPT_DONE);
+	ck_assert_int_eq(p->rcpts[2].unit, RCPT_UNROUTED);
+	free(t);
+	qmsg_free(p);
+	qmsg_free(m);
+}
+END_TEST
+
 /* A unit's flags: held 1, delay notice stored 2, both 3; each comes back. */
 START_TEST(roundtrip_unit_flags)
 {
@@ -344,7 +364,8 @@ static const struct broken {
 	{ "rcpt long", { "rcpt bob@example.com SMTP 0", "rcpt bob@example.com SMTP 0 0" } },
 	{ "rcpt unit out of range",
 	  { "rcpt bob@example.com SMTP 0", "rcpt bob@example.com SMTP 2" } },
-	{ "rcpt unit -2", { "rcpt bob@example.com SMTP 0", "rcpt bob@example.com SMTP -2" } },
+	{ "rcpt unit -3", { "rcpt bob@example.com SMTP 0", "rcpt bob@example.com SMTP -3" } },
+	{ "rcpt unit -02", { "rcpt bob@example.com SMTP 0", "rcpt bob@example.com SMTP -02" } },
 	{ "rcpt unit 00", { "rcpt bob@example.com SMTP 0", "rcpt bob@example.com SMTP 00" } },
 	{ "rcpt unit huge",
 	  { "rcpt bob@example.com SMTP 0", "rcpt bob@example.com SMTP 99999999999" } },
@@ -1396,6 +1417,7 @@ spool_suite(void)
 	tcase_add_test(tc, roundtrip_odd_bytes);
 	tcase_add_test(tc, roundtrip_inbound_and_empty);
 	tcase_add_loop_test(tc, roundtrip_unit_flags, 0, 4);
+	tcase_add_test(tc, roundtrip_rcpt_done);
 	tcase_add_test(tc, format_refuses_out_of_bounds);
 	tcase_add_test(tc, base_env_is_valid);
 	tcase_add_loop_test(tc, malformed_rejected, 0, (int)(sizeof(broken) / sizeof(broken[0])));
