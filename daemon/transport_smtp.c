@@ -17,9 +17,10 @@
  * every reply line), which is also how a refusal is told from a temporary
  * failure.  Outcomes:
  *   - every recipient and the message accepted: sent;
- *   - a 4xx anywhere, or no answer (refused, reset or dropped connection,
- *     timeout, TLS failure, certificate not trusted, AUTH refused):
- *     deferred, the message stays queued and nothing was delivered (a
+ *   - a 4xx to MAIL, to DATA, to the end of the data or to every RCPT, or
+ *     no answer (refused, reset or dropped connection, timeout, TLS
+ *     failure, certificate not trusted, AUTH refused): deferred, the
+ *     message stays queued and nothing was delivered (a
  *     transfer that fails before the final reply leaves the relay with an
  *     unterminated DATA, which it discards);
  *   - a 5xx to MAIL, to DATA, to the end of the data, or to every RCPT:
