@@ -31,6 +31,7 @@ struct node {
 	int a, b;		/* CAT and ALT: both children; REPEAT: a */
 	unsigned min, max;	/* REPEAT; max is REPEAT_INF when unbounded */
 	unsigned arg;		/* BYTE: the byte; SET: its index in sets */
+	uint32_t size;		/* instructions it expands to (program_size) */
 };
 
 typedef uint8_t byteset[32];
@@ -358,21 +359,24 @@ static int parse_alt(struct parser *p, int depth)
 	return left;
 }
 
-/* The instructions node n expands to, saturating past the limit. */
-static uint64_t program_size(const struct parser *p, int n)
+/* The instructions node n expands to, saturating past the limit; kept in
+ * the node for emit_node. */
+static uint64_t program_size(struct parser *p, int n)
 {
 	const uint64_t cap = ERE_MAX_PROGRAM + 1;
-	const struct node *nd = &p->nodes[n];
+	struct node *nd = &p->nodes[n];
 	uint64_t a, size;
 
 	switch (nd->kind) {
 	case N_EMPTY:
-		return 0;
+		size = 0;
+		break;
 	case N_BYTE:
 	case N_SET:
 	case N_BOL:
 	case N_EOL:
-		return 1;
+		size = 1;
+		break;
 	case N_CAT:
 		size = program_size(p, nd->a) + program_size(p, nd->b);
 		break;
@@ -387,7 +391,8 @@ static uint64_t program_size(const struct parser *p, int n)
 		size += nd->max == REPEAT_INF ? a + 2 : (uint64_t)(nd->max - nd->min) * (a + 1);
 		break;
 	}
-	return size < cap ? size : cap;
+	nd->size = (uint32_t)(size < cap ? size : cap);
+	return nd->size;
 }
 
 static uint32_t emit(struct ere *re, struct insn in)
@@ -402,6 +407,10 @@ static void emit_node(struct ere *re, const struct parser *p, int n)
 	uint32_t split, jmp, chain, next;
 	unsigned i;
 
+	/* Nothing to emit, however many copies: "((){32767}){32767}" would
+	 * otherwise be 10^9 visits for no instruction. */
+	if (nd->size == 0)
+		return;
 	switch (nd->kind) {
 	case N_EMPTY:
 		break;
