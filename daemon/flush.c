@@ -352,6 +352,27 @@ struct reporting {
 	void *arg;
 };
 
+/* The unit ui of m, busy from now until its report is stored; then it
+ * settles in state and then(arg) runs.  NULL when out of memory (the
+ * caller settles it without a report). */
+static struct reporting *
+reporting_begin(struct spooler *sp, struct qmsg *m, int ui, enum unit_state state,
+		void (*then)(void *arg), void *arg)
+{
+	struct reporting *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	f->sp = sp;
+	memcpy(f->id, m->id, sizeof(f->id));
+	f->unit = ui;
+	f->state = state;
+	f->then = then;
+	f->arg = arg;
+	m->units[ui].in_flight = true;
+	return f;
+}
+
 static void
 unit_reported(void *ctx, HRESULT hr)
 {
@@ -436,7 +457,9 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 
 		for (size_t k = 0; k < r->n_refused; k++)
 			later += r->refused[k].temporary;
-		if (r->n_refused == 0 || (f = calloc(1, sizeof(*f))) == NULL) {
+		if (r->n_refused == 0 ||
+		    (f = reporting_begin(sp, m, ui, later ? UNIT_DEFERRED : UNIT_SENT, then,
+					 arg)) == NULL) {
 			/* (without memory for f, those refused only have the log;
 			 * a transport never sends with recipients to try later
 			 * unless it could list them, see transport_smtp.c) */
@@ -447,16 +470,10 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 			msg_settle(sp, m, then, arg);
 			break;
 		}
-		f->sp = sp;
-		memcpy(f->id, m->id, sizeof(f->id));
-		f->unit = ui;
-		f->then = then;
-		f->arg = arg;
 		set_error(u, r->text);
 		if (later == 0) {
 			log_notice("message %s: sent by %s", m->id, j->x->tc->name);
 			j->sent++;
-			f->state = UNIT_SENT;
 		} else {
 			/* Sent to some; those to try later stay with the unit,
 			 * alone: the others are done. */
@@ -464,7 +481,6 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 				   m->id, j->x->tc->name, r->text);
 			j->deferred++;
 			job_trouble(j, MAPI_E_WAIT, r->text);
-			f->state = UNIT_DEFERRED;
 			u->next_attempt = spooler_now_ms() + flush_backoff(sp, u->attempts);
 			for (size_t i = 0; i < m->n_rcpts; i++) {
 				bool keep = false;
@@ -481,7 +497,6 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 		/* The report on those refused for good first (none: at once);
 		 * the unit is busy until it is stored.  A crash before the
 		 * unit is saved sends the message again, to all of them. */
-		u->in_flight = true;
 		report_start(sp, m, ui, NULL, NULL, r->refused, r->n_refused, unit_reported, f);
 		break;
 	}
@@ -521,25 +536,18 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 		/* nobody else takes it: it fails */
 		__attribute__((fallthrough));
 	case XP_FAILED: {
-		struct reporting *f = calloc(1, sizeof(*f));
+		struct reporting *f;
 
 		j->failed++;
 		job_trouble(j, MAPI_E_CALL_FAILED, r->text);
 		set_error(u, r->text);
 		log_notice("message %s: failed on %s: %s", m->id, j->x->tc->name, r->text);
-		if (f == NULL) {
+		/* Busy until the report is in the store: no resend, no remove. */
+		if ((f = reporting_begin(sp, m, ui, UNIT_FAILED, then, arg)) == NULL) {
 			u->state = UNIT_FAILED;
 			msg_settle(sp, m, then, arg);
 			break;
 		}
-		f->sp = sp;
-		memcpy(f->id, m->id, sizeof(f->id));
-		f->unit = ui;
-		f->state = UNIT_FAILED;
-		f->then = then;
-		f->arg = arg;
-		/* Busy until the report is in the store: no resend, no remove. */
-		u->in_flight = true;
 		flush_report(sp, m, ui, "5.0.0", r->text, unit_reported, f);
 		break;
 	}
@@ -680,17 +688,12 @@ flush_expire(struct spooler *sp)
 				}
 				continue;
 			}
-			if ((f = calloc(1, sizeof(*f))) == NULL)
+			/* Busy until the report is in the store. */
+			if ((f = reporting_begin(sp, m, (int)i, UNIT_FAILED, NULL, NULL)) == NULL)
 				continue;
 			log_notice("message %s: expired for %s after %lld s", m->id, u->transport,
 				   (long long)(life / 1000));
-			f->sp = sp;
-			memcpy(f->id, m->id, sizeof(f->id));
-			f->unit = (int)i;
-			f->state = UNIT_FAILED;
 			set_error(u, diag);
-			/* Busy until the report is in the store. */
-			u->in_flight = true;
 			flush_report(sp, m, (int)i, "5.4.7", diag, unit_reported, f);
 		}
 	}
