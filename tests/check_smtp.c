@@ -166,27 +166,16 @@ received(int n, const char *ext)
 	return slurp(path);
 }
 
+/* The number the sink keeps in its file name: "connections", the
+ * connections accepted so far, or "peak", the most MAIL commands it held
+ * at once (with mail_delay). */
 static int
-sink_connections(void)
+sink_number(const char *name)
 {
 	char path[PATH_MAX], *s;
 	int n;
 
-	snprintf(path, sizeof(path), "%s/connections", sink.dir);
-	s = slurp(path);
-	n = atoi(s);
-	free(s);
-	return n;
-}
-
-/* The most MAIL commands the sink held at once (with mail_delay). */
-static int
-sink_peak(void)
-{
-	char path[PATH_MAX], *s;
-	int n;
-
-	snprintf(path, sizeof(path), "%s/peak", sink.dir);
+	snprintf(path, sizeof(path), "%s/%s", sink.dir, name);
 	s = slurp(path);
 	n = atoi(s);
 	free(s);
@@ -358,7 +347,7 @@ START_TEST(one_connection_per_flush)
 	submit("alice@example.net", "dave@example.net", NULL, "three");
 	ck_assert_int_eq(flush(FLUSH_NO_UI, NULL, NULL, 0), S_OK);
 	ck_assert_int_eq(smtp_server_count(&sink), 3);
-	ck_assert_int_eq(sink_connections(), 1);
+	ck_assert_int_eq(sink_number("connections"), 1);
 	a = received(1, "json");
 	b = received(2, "json");
 	c = received(3, "json");
@@ -599,9 +588,9 @@ START_TEST(parallel_sends_up_to_max_connections)
 	ck_assert_int_eq(flush(FLUSH_NO_UI, &res, NULL, 0), S_OK);
 	ck_assert_uint_eq(res.cSent, PARALLEL_MESSAGES);
 	ck_assert_int_eq(smtp_server_count(&sink), PARALLEL_MESSAGES);
-	peak = sink_peak();
+	peak = sink_number("peak");
 	ck_assert_msg(peak >= 2 && peak <= 4, "%d transactions at once", peak);
-	ck_assert_int_le(sink_connections(), 4);
+	ck_assert_int_le(sink_number("connections"), 4);
 	ck_assert_uint_eq(queued(), 0);
 	ck_assert_int_eq(harness_count_files(d.dir, "spool/outbound"), 0);
 }
@@ -719,7 +708,7 @@ START_TEST(auth_with_password_file)
 	submit("alice@example.net", "carol@example.net", NULL, "same connection");
 	ck_assert_int_eq(flush(FLUSH_NO_UI, NULL, NULL, 0), S_OK);
 	ck_assert_int_eq(smtp_server_count(&sink), 2);
-	ck_assert_int_eq(sink_connections(), 1);
+	ck_assert_int_eq(sink_number("connections"), 1);
 	json = received(1, "json");
 	ck_assert_ptr_nonnull(strstr(json, "\"auth\": \"alice\""));
 	free(json);
