@@ -341,8 +341,9 @@ msg_settle(struct spooler *sp, struct qmsg *m, void (*then)(void *arg), void *ar
 }
 
 /* A unit that is busy until its report is in the store, then settles in
- * state: UNIT_FAILED, or UNIT_SENT when the report is for the recipients a
- * server refused while it took the message for the others. */
+ * state: UNIT_FAILED; or, when the report is for the recipients a server
+ * refused while it took the message for others, UNIT_SENT, or
+ * UNIT_DEFERRED if it deferred some. */
 struct reporting {
 	struct spooler *sp;
 	char id[SPOOL_ID_LEN + 1];
@@ -457,12 +458,24 @@ apply_outcome(struct fjob *j, struct qmsg *m, int ui, const struct xp_result *r,
 
 		for (size_t k = 0; k < r->n_refused; k++)
 			later += r->refused[k].temporary;
-		if (r->n_refused == 0 ||
-		    (f = reporting_begin(sp, m, ui, later ? UNIT_DEFERRED : UNIT_SENT, then,
-					 arg)) == NULL) {
-			/* (without memory for f, those refused only have the log;
-			 * a transport never sends with recipients to try later
-			 * unless it could list them, see transport_smtp.c) */
+		f = r->n_refused == 0 ? NULL
+				      : reporting_begin(sp, m, ui, later ? UNIT_DEFERRED : UNIT_SENT,
+							then, arg);
+		if (f == NULL && later > 0) {
+			/* Out of memory: those to try later must not be lost, so
+			 * the whole unit is tried again (some get it twice). */
+			u->state = UNIT_DEFERRED;
+			u->next_attempt = spooler_now_ms() + flush_backoff(sp, u->attempts);
+			set_error(u, r->text);
+			j->deferred++;
+			job_trouble(j, MAPI_E_WAIT, r->text);
+			log_warnx("message %s: out of memory after a partial send by %s: all of "
+				  "it again later", m->id, j->x->tc->name);
+			msg_settle(sp, m, then, arg);
+			break;
+		}
+		if (f == NULL) {
+			/* (without memory for f, those refused have only the log) */
 			log_notice("message %s: sent by %s", m->id, j->x->tc->name);
 			j->sent++;
 			u->state = UNIT_SENT;
